@@ -1,0 +1,39 @@
+"""AWS credentials as an immutable value whose repr never shows a secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An access key, its secret and an optional session token.
+
+    ``repr()`` and ``str()`` show only the access key id (which AWS treats as non-secret) and the expiry:
+    the secret key and the session token are excluded so that logging a client, a provider or an
+    exception holding credentials can never leak them.
+    """
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expiration: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.access_key_id:
+            raise ValueError("Credentials need a non-empty access_key_id")
+        if not self.secret_access_key:
+            raise ValueError(f"Credentials for access key {self.access_key_id} have an empty secret key")
+        if self.expiration is not None and self.expiration.tzinfo is None:
+            raise ValueError("Credentials.expiration must be timezone-aware")
+
+    def expires_within(self, margin: timedelta, now: datetime | None = None) -> bool:
+        """True when these credentials expire less than ``margin`` from ``now`` (never, without an expiry)."""
+        if self.expiration is None:
+            return False
+        current = now if now is not None else datetime.now(timezone.utc)
+        return self.expiration - current < margin
+
+    def __str__(self) -> str:
+        return repr(self)
