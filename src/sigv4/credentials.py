@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,15 @@ class Credentials:
 
     def __str__(self) -> str:
         return repr(self)
+
+
+class CredentialProvider(Protocol):
+    """Anything that can hand out current credentials: a source (env, files, IMDS...) or a chain of them.
+
+    ``load()`` may do I/O the first time and must be cheap afterwards (cached until shortly before expiry);
+    it must be safe to call from several threads at once.
+    """
+
+    def load(self) -> Credentials:
+        """Return credentials valid for at least the next few minutes, or raise a ``CredentialError``."""
+        ...
