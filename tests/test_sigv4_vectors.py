@@ -178,7 +178,8 @@ def sign_legacy_case(case: str) -> tuple[SignedRequest, RawRequest]:
     raw = parse_request((directory / f"{name}.req").read_bytes())
     amz_date = dict((key.lower(), value) for key, value in raw.headers)["x-amz-date"]
     # The token is not in the .req: take it from the .creq (signed) or else the .sreq (added after signing).
-    signed_token = [line for line in read(directory / f"{name}.creq").split("\n") if line.startswith(TOKEN_LINE)]
+    creq_lines = read(directory / f"{name}.creq").split("\n")
+    signed_token = [line for line in creq_lines if line.startswith(TOKEN_LINE)]
     sent_token = [
         line.partition(":")[2]
         for line in read(directory / f"{name}.sreq").split("\n")
@@ -219,7 +220,7 @@ def test_legacy_signed_request(case: str) -> None:
 
 
 def test_legacy_known_wrong_sreq_is_the_documented_defect() -> None:
-    """The one excluded .sreq really is wrong (get-vanilla's signature), and our signature is the .authz one."""
+    """The one excluded .sreq really is wrong (it has get-vanilla's signature); ours is the .authz one."""
     signed, _ = sign_legacy_case(KNOWN_WRONG_SREQ)
     sreq = read(LEGACY / KNOWN_WRONG_SREQ / f"{KNOWN_WRONG_SREQ}.sreq")
     vanilla, _ = sign_legacy_case("get-vanilla")
