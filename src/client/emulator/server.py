@@ -314,19 +314,27 @@ class Emulator:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        graceful = False
         try:
             keep_alive = True
             while keep_alive:
                 keep_alive = await self._serve_one(reader, writer)
+            graceful = True
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass  # the client went away: nothing to answer
         except asyncio.CancelledError:
             # Only close() cancels these tasks. Ending normally rather than as cancelled keeps asyncio's
             # stream callback (which calls task.exception()) from logging a spurious error on 3.10/3.11.
             pass
+        try:
+            if graceful:
+                # close() sends what is still buffered before the FIN; abort() would discard it.
+                writer.close()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(writer.wait_closed(), _SHUTDOWN_TIMEOUT)
+            writer.transport.abort()
         finally:
             self._connections.discard(task)
-            writer.transport.abort()
 
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Serve one request on the connection; return whether the connection may serve another."""
