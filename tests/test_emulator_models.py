@@ -513,3 +513,17 @@ def test_every_event_is_plain_json() -> None:
     for family, model_id, request in REQUESTS.values():
         for event in answer_events(family, model_id, request, chunk_count=5):
             assert json.loads(json.dumps(event)) == event
+
+
+def test_counts_sit_where_the_recorded_streams_put_them() -> None:
+    family, model_id, request = REQUESTS["llama"]
+    events = answer_events(family, model_id, request)
+    words = len(events) - 1
+    assert [event["prompt_token_count"] for event in events] == [PROMPT_WORDS] + [None] * words
+    assert [event["generation_token_count"] for event in events] == [*range(1, words + 1), words]
+    family, model_id, request = REQUESTS["titan"]
+    events = answer_events(family, model_id, request)
+    assert [event["inputTextTokenCount"] for event in events] == [PROMPT_WORDS] + [None] * (len(events) - 1)
+    totals = [event["totalOutputTextTokenCount"] for event in events]
+    assert totals == [None] * (len(events) - 1) + [len(events)]
+    assert {event["index"] for event in events} == {0}

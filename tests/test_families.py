@@ -157,6 +157,8 @@ def test_anthropic_non_text_deltas_are_not_answer_text() -> None:
     }
     assert parse_chunk(Family.ANTHROPIC, tool) == ChunkInfo()
     assert parse_chunk(Family.ANTHROPIC, thinking) == ChunkInfo()
+    other_kind = {"type": "content_block_delta", "delta": {"type": "citations_delta", "text": "not answer"}}
+    assert parse_chunk(Family.ANTHROPIC, other_kind) == ChunkInfo()
     untyped = {"type": "content_block_delta", "delta": {"text": "x"}}
     assert parse_chunk(Family.ANTHROPIC, untyped).text == "x"
 
@@ -195,6 +197,10 @@ def test_nova_stream() -> None:
         METRICS_KEY: METRICS,
     }
     assert parse_chunk(n, metadata) == ChunkInfo(usage=Usage(9, 4), metrics=PARSED_METRICS, is_final=True)
+    # metadata is Nova's last event even when Bedrock's metrics are absent.
+    assert parse_chunk(n, {"metadata": {"usage": {"inputTokens": 1}}}) == ChunkInfo(
+        usage=Usage(1), is_final=True
+    )
 
 
 def test_titan_stream_as_recorded() -> None:
@@ -282,6 +288,8 @@ def test_cohere_command_r_stream() -> None:
     assert parse_chunk(c, end) == ChunkInfo(
         stop_reason="COMPLETE", usage=Usage(9, 20), metrics=PARSED_METRICS, is_final=True
     )
+    # Even if a stream-end repeated the text at the top level, it is not a delta.
+    assert parse_chunk(c, {"event_type": "stream-end", "text": "Hi there"}) == ChunkInfo(is_final=True)
     tokens_only = {
         "event_type": "stream-end",
         "response": {"meta": {"tokens": {"input_tokens": 4, "output_tokens": 2}}},
