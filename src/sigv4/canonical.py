@@ -15,6 +15,7 @@ __all__ = [
     "canonical_query",
     "canonical_uri",
     "encode_query_component",
+    "encode_value",
     "host_from_authority",
     "remove_dot_segments",
     "split_url",
@@ -107,6 +108,12 @@ def canonical_uri(path: str, normalize: bool = True) -> str:
         # The common Bedrock case (encoded model ids): only the escapes themselves need escaping.
         return path.replace("%", "%25")
     return quote(path, safe="/")
+
+
+def encode_value(text: str) -> str:
+    """Percent-encode raw (not yet encoded) text for a query string: UTF-8, every byte outside the
+    unreserved set as ``%XX`` (a ``%`` in the text becomes ``%25``)."""
+    return quote(text, safe="")
 
 
 def encode_query_component(text: str) -> str:

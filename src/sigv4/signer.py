@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from .canonical import (
     canonical_query,
     canonical_uri,
-    encode_query_component,
+    encode_value,
     host_from_authority,
     split_url,
 )
@@ -357,13 +357,13 @@ def presign_request(
     scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
     params = [
         f"X-Amz-Algorithm={ALGORITHM}",
-        f"X-Amz-Credential={encode_query_component(f'{credentials.access_key_id}/{scope}')}",
+        f"X-Amz-Credential={encode_value(f'{credentials.access_key_id}/{scope}')}",
         f"X-Amz-Date={amz_date}",
         f"X-Amz-Expires={expires_in}",
-        f"X-Amz-SignedHeaders={encode_query_component(signed_headers)}",
+        f"X-Amz-SignedHeaders={encode_value(signed_headers)}",
     ]
     token = credentials.session_token
-    token_param = f"X-Amz-Security-Token={encode_query_component(token)}" if token else ""
+    token_param = f"X-Amz-Security-Token={encode_value(token)}" if token else ""
     if token_param and not omit_session_token:
         params.append(token_param)
     canonical_request, string_to_sign, signature, signed_headers, scope = _finish(
