@@ -1,0 +1,396 @@
+"""ResponseStream / AsyncResponseStream: raw body bytes in, decoder, typed events (or typed errors) out.
+
+All deciding lives in :class:`StreamCore` (pure: feed bytes, get events; end of input; a transport failure)
+and in :class:`_StreamBase` (response headers, retry-before-first-event bookkeeping). The two public classes
+only differ in how they wait for the next bytes: ``for raw in response.iter_raw()`` against
+``async for raw in response.aiter_raw()``.
+
+Guarantees:
+  * bytes are decoded as they arrive, so the first event reaches the caller while the server is still sending;
+  * a stream that ends mid-frame, whose connection drops or stalls past the read timeout, or that is corrupt
+    raises :class:`~client.errors.StreamError` (chained to the cause) - never a silent end; events already
+    yielded stay yielded; the error is sticky (iterating again raises it again);
+  * closing the stream (``close()``, leaving ``with``, or dropping a partly read stream) closes the
+    connection;
+  * a retryable failure before the first event (throttling or a 5xx exception as the first message, a
+    connection reset before any event) re-sends the request, within the client's ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import httpx
+
+from eventstream import DecodeError, Decoder, Message
+
+from .errors import BedrockRuntimeError, StreamError
+from .events import Chunk, type_message
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AsyncResponseStream", "ResponseStream", "StreamCore"]
+
+
+class StreamCore:
+    """Sans-I/O core of a response stream: feed it body bytes, get :class:`Chunk` events.
+
+    ``feed`` never raises for an event-level problem: events decoded before the problem are returned and the
+    problem is left in ``error`` for the caller to raise once it has delivered them (so a chunk followed by a
+    throttling exception in the same network read yields the chunk, then raises). ``error`` is sticky.
+    """
+
+    __slots__ = ("_decoder", "bytes_received", "error", "messages", "request_id")
+
+    def __init__(self, request_id: str | None) -> None:
+        self._decoder = Decoder()
+        self.request_id = request_id
+        self.error: BedrockRuntimeError | None = None
+        self.messages = 0
+        self.bytes_received = 0
+
+    def feed(self, data: bytes) -> list[Chunk]:
+        """Decode ``data`` (any split of the stream) and type the complete messages it finishes."""
+        if self.error is not None:
+            return []
+        self.bytes_received += len(data)
+        try:
+            messages = self._decoder.feed(data)
+        except DecodeError as exc:
+            # Frames completed by this same read before the bad one are still delivered.
+            decoded = getattr(exc, "decoded", None) or ()
+            events = self._type(message for _offset, message in decoded)
+            if self.error is None:
+                error = StreamError(
+                    f"corrupt event stream: {exc.reason}",
+                    offset=exc.offset,
+                    request_id=self.request_id,
+                    status_code=200,
+                )
+                error.__cause__ = exc
+                self.error = error
+            return events
+        return self._type(messages)
+
+    def _type(self, messages: Iterable[Message]) -> list[Chunk]:
+        events: list[Chunk] = []
+        request_id = self.request_id
+        for message in messages:
+            index = self.messages
+            self.messages = index + 1
+            try:
+                event = type_message(message.headers, message.payload, index=index, request_id=request_id)
+            except BedrockRuntimeError as err:
+                self.error = err
+                break
+            if event is not None:
+                events.append(event)
+        return events
+
+    def finish(self) -> None:
+        """The body ended: raise :class:`StreamError` if it ended inside a frame (or a stored error)."""
+        if self.error is not None:
+            raise self.error
+        try:
+            self._decoder.close()
+        except DecodeError as exc:  # TruncatedStream: the only error close() raises on a healthy decoder
+            error = StreamError(
+                f"the event stream ended mid-frame ({exc.reason}) after {self.messages} complete messages: "
+                "the connection was cut or the response truncated",
+                offset=exc.offset,
+                request_id=self.request_id,
+                status_code=200,
+            )
+            self.error = error
+            raise error from exc
+
+    def transport_failure(self, exc: Exception) -> StreamError:
+        """Record and return the error for a network failure while reading the body."""
+        if isinstance(exc, httpx.TimeoutException):
+            what = "stalled: no data within the read timeout"
+        else:
+            what = "connection dropped"
+        error = StreamError(
+            f"event stream {what} after {self.bytes_received} bytes and {self.messages} complete messages "
+            f"({type(exc).__name__}: {exc})",
+            offset=self.bytes_received,
+            request_id=self.request_id,
+            status_code=200,
+        )
+        error.__cause__ = exc
+        self.error = error
+        return error
+
+
+def _is_encoded(response: httpx.Response) -> bool:
+    encoding = response.headers.get("content-encoding")
+    return encoding is not None and encoding.strip().lower() not in ("", "identity")
+
+
+def _body_reader(response: httpx.Response) -> Iterator[bytes]:
+    # Raw reads keep the network's chunk boundaries and skip httpx's decoder chain; only a body the server
+    # compressed anyway (despite Accept-Encoding: identity) goes through it.
+    return response.iter_bytes() if _is_encoded(response) else response.iter_raw()
+
+
+def _async_body_reader(response: httpx.Response) -> AsyncIterator[bytes]:
+    return response.aiter_bytes() if _is_encoded(response) else response.aiter_raw()
+
+
+_NOT_STARTED = "not started"
+_OPEN = "open"
+_DONE = "done"
+_CLOSED = "closed"
+
+
+class _StreamBase:
+    """State and response metadata shared by the sync and async streams."""
+
+    content_type: str | None
+    """The model's MIME type for the chunk bytes (``X-Amzn-Bedrock-Content-Type``)."""
+    performance_config_latency: str | None
+    """``X-Amzn-Bedrock-PerformanceConfig-Latency`` of the response (``standard``/``optimized``), if sent."""
+    service_tier: str | None
+    """``X-Amzn-Bedrock-Service-Tier`` of the response, if sent."""
+    request_id: str | None
+    """``x-amzn-RequestId`` of the response, if sent."""
+    status_code: int
+    """HTTP status of the response (200)."""
+    headers: httpx.Headers
+    """All response headers."""
+    retry_attempts: int
+    """Retries made before this stream's response was accepted."""
+    _state: str
+
+    def _adopt(self, response: httpx.Response, retry_attempts: int) -> None:
+        headers = response.headers
+        self._response = response
+        self.headers = headers
+        self.status_code = response.status_code
+        self.content_type = headers.get("x-amzn-bedrock-content-type")
+        self.performance_config_latency = headers.get("x-amzn-bedrock-performanceconfig-latency")
+        self.service_tier = headers.get("x-amzn-bedrock-service-tier")
+        self.request_id = headers.get("x-amzn-requestid")
+        self.retry_attempts = retry_attempts
+        self._core = StreamCore(self.request_id)
+
+    def _closed_error(self) -> StreamError:
+        return StreamError(
+            "the response stream was closed before it was read to the end",
+            request_id=self.request_id,
+            status_code=self.status_code,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self._state} request_id={self.request_id!r} "
+            f"content_type={self.content_type!r}>"
+        )
+
+
+#: Called with the error that ended an attempt before its first event; returns the next attempt's response
+#: and the retry count, or raises the error that ends the call. Supplied by the client (it owns retries).
+RetryOpener = Callable[[BedrockRuntimeError], "tuple[httpx.Response, int]"]
+AsyncRetryOpener = Callable[[BedrockRuntimeError], "Awaitable[tuple[httpx.Response, int]]"]
+
+
+class ResponseStream(_StreamBase):
+    """The event stream of one InvokeModelWithResponseStream call (sync).
+
+    Iterate it for :class:`~client.Chunk` events; use it as a context manager so the connection is closed
+    even when you stop early. In-stream exceptions and broken streams raise typed
+    :class:`~client.BedrockRuntimeError` subclasses. One stream is read by one thread.
+
+    Attributes ``content_type``, ``performance_config_latency``, ``service_tier``, ``request_id``,
+    ``status_code``, ``headers`` and ``retry_attempts`` describe the HTTP response.
+    """
+
+    def __init__(
+        self, response: httpx.Response, *, retry_attempts: int = 0, reopen: RetryOpener | None = None
+    ) -> None:
+        self._adopt(response, retry_attempts)
+        self._reopen = reopen
+        self._state = _NOT_STARTED
+        self._gen: Generator[Chunk, None, None] = self._events()
+
+    def _events(self) -> Generator[Chunk, None, None]:
+        yielded = False
+        try:
+            while True:
+                core = self._core
+                try:
+                    try:
+                        for raw in _body_reader(self._response):
+                            events = core.feed(raw)
+                            if events:
+                                yielded = True
+                                yield from events
+                            if core.error is not None:
+                                raise core.error
+                    except httpx.TransportError as exc:
+                        raise core.transport_failure(exc) from exc
+                    core.finish()
+                    return
+                except BedrockRuntimeError as err:
+                    if yielded or self._reopen is None:
+                        raise
+                    self._response.close()
+                    # Raises the final error itself when the client decides not to retry.
+                    response, retries = self._reopen(err)
+                    self._adopt(response, retries)
+        finally:
+            self._response.close()
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> Chunk:
+        state = self._state
+        if state is not _OPEN:
+            if state is _NOT_STARTED:
+                self._state = _OPEN
+            elif state is _CLOSED:
+                raise self._closed_error()
+            else:
+                error = self._core.error
+                if error is not None:
+                    raise error
+                raise StopIteration
+        try:
+            return next(self._gen)
+        except StopIteration:
+            self._state = _DONE
+            raise
+        except BedrockRuntimeError as err:
+            self._state = _DONE
+            self._core.error = err
+            raise
+
+    def close(self) -> None:
+        """Close the connection. Safe to call more than once. Iterating afterwards raises ``StreamError``
+        unless the stream had already ended (then it ends again, or re-raises the error it ended with)."""
+        if self._state is _DONE:
+            # Finished (cleanly or with its sticky error): keep that outcome for later iteration.
+            self._response.close()
+            return
+        if self._state is not _CLOSED:
+            self._state = _CLOSED
+            self._gen.close()
+            self._response.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A stream dropped without being read to the end (a `break` out of `for event in client.invoke(...)`)
+        # must give its connection back; generators that never started have no `finally` to do it.
+        try:
+            if self._state is not _DONE and self._state is not _CLOSED:
+                self._response.close()
+        except Exception:  # nothing sensible to do during garbage collection
+            pass
+
+
+class AsyncResponseStream(_StreamBase):
+    """The event stream of one InvokeModelWithResponseStream call (async).
+
+    ``async with stream:`` and ``async for event in stream``; otherwise as :class:`ResponseStream`.
+    Closing it (``await stream.aclose()`` or leaving ``async with``) closes the connection.
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        retry_attempts: int = 0,
+        reopen: AsyncRetryOpener | None = None,
+    ) -> None:
+        self._adopt(response, retry_attempts)
+        self._reopen = reopen
+        self._state = _NOT_STARTED
+        self._gen: AsyncGenerator[Chunk, None] = self._events()
+
+    async def _events(self) -> AsyncGenerator[Chunk, None]:
+        yielded = False
+        try:
+            while True:
+                core = self._core
+                try:
+                    try:
+                        async for raw in _async_body_reader(self._response):
+                            events = core.feed(raw)
+                            if events:
+                                yielded = True
+                                for event in events:
+                                    yield event
+                            if core.error is not None:
+                                raise core.error
+                    except httpx.TransportError as exc:
+                        raise core.transport_failure(exc) from exc
+                    core.finish()
+                    return
+                except BedrockRuntimeError as err:
+                    if yielded or self._reopen is None:
+                        raise
+                    await self._response.aclose()
+                    response, retries = await self._reopen(err)
+                    self._adopt(response, retries)
+        finally:
+            await self._response.aclose()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        state = self._state
+        if state is not _OPEN:
+            if state is _NOT_STARTED:
+                self._state = _OPEN
+            elif state is _CLOSED:
+                raise self._closed_error()
+            else:
+                error = self._core.error
+                if error is not None:
+                    raise error
+                raise StopAsyncIteration
+        try:
+            return await self._gen.__anext__()
+        except StopAsyncIteration:
+            self._state = _DONE
+            raise
+        except BedrockRuntimeError as err:
+            self._state = _DONE
+            self._core.error = err
+            raise
+
+    async def aclose(self) -> None:
+        """Close the connection. Safe to call more than once."""
+        if self._state is _DONE:
+            await self._response.aclose()
+            return
+        if self._state is not _CLOSED:
+            self._state = _CLOSED
+            await self._gen.aclose()
+            await self._response.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
