@@ -57,7 +57,9 @@ def test_crlf_cr_and_byte_order_mark(tmp_path: Path) -> None:
 
 
 def test_indented_lines_continue_the_setting_above() -> None:
-    text = "[default]\ns3 =\n  max_concurrent_requests = 10\n\n  addressing_style = path\nregion = us-east-1\n"
+    text = (
+        "[default]\ns3 =\n  max_concurrent_requests = 10\n\n  addressing_style = path\nregion = us-east-1\n"
+    )
     values = parse_ini(text, "cfg")["default"].values
     assert values["s3"] == "\nmax_concurrent_requests = 10\naddressing_style = path"
     assert values["region"] == "us-east-1"
@@ -77,7 +79,11 @@ def test_section_header_may_carry_a_comment_and_spaces() -> None:
         ("\n\n[  ]\n", 3, "empty section name"),
         (f"[default]\n{SECRET}\n", 2, "expected 'name = value'"),
         (f"[default]\n = {SECRET}\n", 2, "no name before"),
-        ("[default]\nregion = a\n[other]\n[default]\n", 4, "duplicate section [default] (first defined on line 1)"),
+        (
+            "[default]\nregion = a\n[other]\n[default]\n",
+            4,
+            "duplicate section [default] (first defined on line 1)",
+        ),
         (
             f"[default]\naws_secret_access_key = {SECRET}\nAWS_SECRET_ACCESS_KEY = {SECRET}x\n",
             3,
@@ -128,10 +134,14 @@ _sections = st.dictionaries(
 
 
 @given(_sections, st.sampled_from(["=", " = ", ": ", ":"]))
-def test_agrees_with_botocore_on_well_formed_files(sections: dict[str, dict[str, str]], delimiter: str) -> None:
+def test_agrees_with_botocore_on_well_formed_files(
+    sections: dict[str, dict[str, str]], delimiter: str
+) -> None:
     from botocore.configloader import raw_config_parse
 
-    lowered = {name: {key.lower(): value for key, value in values.items()} for name, values in sections.items()}
+    lowered = {
+        name: {key.lower(): value for key, value in values.items()} for name, values in sections.items()
+    }
     if any(len(values) != len(sections[name]) for name, values in lowered.items()):
         return  # keys differing only in case are duplicates for both parsers; covered above
     text = "# generated\n" + "".join(

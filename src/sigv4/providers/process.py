@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from ..credentials import Credentials
-from .errors import CredentialProcessError
+from .errors import CredentialError, CredentialProcessError
 from .expiration import parse_expiration
 from .refreshing import RefreshingProvider
 
@@ -96,7 +96,10 @@ def _parse_output(stdout: bytes, label: str, stderr_tail: str) -> Credentials:
     expiry = answer.get("Expiration")
     if expiry is not None and not isinstance(expiry, str):
         raise fail("printed an Expiration that is not a string")
-    expiration = parse_expiration(expiry, label) if expiry else None
+    try:
+        expiration = parse_expiration(expiry, label) if expiry else None
+    except CredentialError as error:
+        raise CredentialProcessError(str(error), exit_status=0, stderr_tail=stderr_tail) from None
     return Credentials(fields["AccessKeyId"], fields["SecretAccessKey"], token or None, expiration)
 
 
