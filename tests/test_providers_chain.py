@@ -27,7 +27,6 @@ from sigv4.providers import (
     ProfileProvider,
     StaticProvider,
     default_chain,
-    default_sources,
 )
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
@@ -154,11 +153,14 @@ def test_providers_satisfy_the_protocol() -> None:
 # --- default_chain --------------------------------------------------------------------------------
 
 
-def test_default_sources_in_order() -> None:
-    kinds = [type(source) for source in default_sources()]
-    assert kinds == [EnvironmentProvider, ProfileProvider, ContainerProvider, InstanceMetadataProvider]
-    # Naming a profile means that profile: the environment's keys are not used (as in boto3).
-    assert [type(source) for source in default_sources("dev")] == kinds[1:]
+def test_default_chain_imports_and_builds_sources_only_when_reached(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    chain = default_chain()
+    assert "not yet built" in repr(chain)
+    assert chain.load().access_key_id == "AKIDENV"
+    assert isinstance(chain.active_source, EnvironmentProvider)
+    assert repr(chain).count("not yet built") == 3  # files, container and metadata were never needed
 
 
 def test_environment_wins_over_files(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -244,7 +246,7 @@ def test_package_exports() -> None:
         "CredentialProcessError", "EnvironmentProvider", "InstanceMetadataProvider", "InvalidRegionError",
         "NoCredentialsError", "PartialCredentialsError", "ProcessProvider", "ProfileNotFoundError",
         "ProfileProvider", "RefreshingProvider", "StaticProvider", "UnsupportedProfileError",
-        "default_chain", "default_sources", "resolve_region",
+        "default_chain", "resolve_region",
     }  # fmt: skip
     assert set(providers.__all__) == expected
     assert all(hasattr(providers, name) for name in expected)
@@ -258,18 +260,39 @@ def test_package_exports() -> None:
 
 
 def test_import_and_construction_stay_cheap() -> None:
-    # Importing the providers and building the default chain must not pull in the HTTP client, ssl,
-    # subprocess or json: those cost milliseconds on a cold start and are only needed when used.
+    # Importing the providers and building the default chain must not import the sources' modules, nor
+    # the HTTP client, ssl, subprocess or json: those cost milliseconds on a cold start and are only
+    # needed when the chain gets that far (here, with keys in the environment, it never does).
     code = (
         "import sys, sigv4\n"
         "before = set(sys.modules)\n"
         "import sigv4.providers\n"
-        "sigv4.providers.default_chain()\n"
+        "chain = sigv4.providers.default_chain()\n"
+        "loaded = set(sys.modules) - before\n"
+        "chain.load()\n"
+        "after_load = set(sys.modules) - before\n"
         "heavy = {'http.client', 'ssl', 'subprocess', 'socket', 'json', 'ipaddress', 'email'}\n"
-        "print(sorted(heavy & (set(sys.modules) - before)))\n"
+        "print(sorted(m for m in loaded if m.startswith('sigv4.providers.')))\n"
+        "print(sorted(heavy & after_load))\n"
+        "print(sorted(m for m in after_load - loaded if m.startswith('sigv4.providers.')))\n"
     )
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(AWS_ACCESS_KEY_ID="AKIDENV", AWS_SECRET_ACCESS_KEY=SECRET)
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, env=env
     )
-    assert result.stdout.strip() == "[]"
+    at_import, heavy, at_load = result.stdout.splitlines()
+    assert at_import == "['sigv4.providers.chain', 'sigv4.providers.errors', 'sigv4.providers.static']"
+    assert heavy == "[]"
+    assert at_load == (
+        "['sigv4.providers.environment', 'sigv4.providers.expiration', 'sigv4.providers.refreshing']"
+    )
+
+
+def test_lazy_exports_resolve_and_unknown_names_fail() -> None:
+    from sigv4.providers.container import ContainerProvider as Direct
+
+    assert providers.ContainerProvider is Direct
+    assert "resolve_region" in dir(providers)
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        providers.Nope  # noqa: B018

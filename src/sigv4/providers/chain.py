@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..credentials import CredentialProvider, Credentials
-from .container import ContainerProvider
-from .environment import EnvironmentProvider
 from .errors import NoCredentialsError
-from .instance_metadata import InstanceMetadataProvider
-from .profile import ProfileProvider
 
 
 class ChainProvider:
@@ -35,14 +31,10 @@ class ChainProvider:
         self._active: CredentialProvider | None = None
 
     @property
-    def sources(self) -> tuple[CredentialProvider, ...]:
-        """The sources, in the order they are asked."""
-        return self._sources
-
-    @property
     def active_source(self) -> CredentialProvider | None:
         """The source that answered (``None`` until one has)."""
-        return self._active
+        active = self._active
+        return active.provider if isinstance(active, _Deferred) else active
 
     def load(self) -> Credentials:
         """Credentials from the first source that has them (see the class docstring)."""
@@ -67,13 +59,51 @@ class ChainProvider:
         return f"ChainProvider({list(self._sources)!r})"
 
 
-def default_sources(profile: str | None = None) -> list[CredentialProvider]:
-    """The sources of :func:`default_chain`, in order (constructing them does no I/O)."""
-    sources: list[CredentialProvider] = []
-    if profile is None:
-        sources.append(EnvironmentProvider())
-    sources += [ProfileProvider(profile), ContainerProvider(), InstanceMetadataProvider()]
-    return sources
+class _Deferred:
+    """A source built on its first ``load()``: the chain imports a source's module (and, for the network
+    and process sources, nothing heavy until they actually run) only if it gets that far."""
+
+    def __init__(self, build: Callable[[], CredentialProvider]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._provider: CredentialProvider | None = None
+
+    @property
+    def provider(self) -> CredentialProvider:
+        """The source, built now if it was not yet."""
+        provider = self._provider
+        if provider is None:
+            with self._lock:
+                if self._provider is None:
+                    self._provider = self._build()
+                provider = self._provider
+        return provider
+
+    def load(self) -> Credentials:
+        return self.provider.load()
+
+    def __repr__(self) -> str:
+        return (
+            repr(self._provider) if self._provider is not None else f"<not yet built: {self._build.__name__}>"
+        )
+
+
+def _environment() -> CredentialProvider:
+    from .environment import EnvironmentProvider  # noqa: PLC0415 - deferred, see _Deferred
+
+    return EnvironmentProvider()
+
+
+def _container() -> CredentialProvider:
+    from .container import ContainerProvider  # noqa: PLC0415 - deferred, see _Deferred
+
+    return ContainerProvider()
+
+
+def _instance_metadata() -> CredentialProvider:
+    from .instance_metadata import InstanceMetadataProvider  # noqa: PLC0415 - deferred, see _Deferred
+
+    return InstanceMetadataProvider()
 
 
 def default_chain(profile: str | None = None) -> ChainProvider:
@@ -88,8 +118,18 @@ def default_chain(profile: str | None = None) -> ChainProvider:
     4. EC2 instance metadata, IMDSv2 (:class:`InstanceMetadataProvider`; off with
        ``AWS_EC2_METADATA_DISABLED=true``).
 
-    Credentials are cached and temporary ones refreshed before they expire; the provider is
-    thread-safe. When no source has credentials, ``load()`` raises :class:`NoCredentialsError` naming
-    every place it looked.
+    Building the chain does no I/O and imports none of the sources: each is imported and built when the
+    chain first reaches it. Credentials are cached and temporary ones refreshed before they expire; the
+    provider is thread-safe. When no source has credentials, ``load()`` raises
+    :class:`NoCredentialsError` naming every place it looked.
     """
-    return ChainProvider(default_sources(profile))
+
+    def _profile() -> CredentialProvider:
+        from .profile import ProfileProvider  # noqa: PLC0415 - deferred, see _Deferred
+
+        return ProfileProvider(profile)
+
+    builders: list[Callable[[], CredentialProvider]] = [_profile, _container, _instance_metadata]
+    if profile is None:
+        builders.insert(0, _environment)
+    return ChainProvider([_Deferred(build) for build in builders])
