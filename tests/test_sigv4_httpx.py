@@ -101,9 +101,14 @@ def recorder(seen: list[httpx.Request], status: int = 200) -> Recorder:
     def handler(request: httpx.Request) -> httpx.Response:
         request.read()
         # Snapshot: a retry mutates the same Request object afterwards.
+        # (an explicit stream keeps httpx from adding default headers: the snapshot is what was sent).
         snapshot = httpx.Request(
-            request.method, request.url, headers=request.headers.multi_items(), content=request.content
+            request.method,
+            request.url,
+            headers=request.headers.multi_items(),
+            stream=httpx.ByteStream(request.content),
         )
+        snapshot.read()
         seen.append(snapshot)
         return httpx.Response(status, json={"ok": True})
 
