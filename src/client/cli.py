@@ -1,0 +1,824 @@
+"""``bedrock-stream``: stream a model's answer, run the local emulator, decode recordings, debug signatures.
+
+Subcommands::
+
+    bedrock-stream demo [PROMPT]                 the whole stack against an in-process emulator, no account
+    bedrock-stream invoke MODEL_ID [PROMPT]      stream an answer from Bedrock (or --endpoint-url)
+    bedrock-stream decode FILE                   a recorded stream (invoke --record) as JSON lines
+    bedrock-stream sign --url URL ...            the canonical request and string to sign of a request
+    bedrock-stream serve [--port N]              the emulator in the foreground, until Ctrl-C
+
+The answer goes to standard output as it streams; everything else (the demo's preamble, the summary, errors)
+to standard error, so ``invoke ... > answer.txt`` keeps just the answer. Errors are one line and a non-zero
+exit status (1: the request or stream failed; 2: bad usage; 130: interrupted), never a traceback (``-v``
+shows the full message and, for a bug, the traceback). No secret key, session token or bearer token is ever
+printed. Each subcommand imports what it needs when it runs (the emulator only for ``demo`` and ``serve``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+    from client import BedrockRuntimeClient
+    from client.families import Family, Transcript
+    from sigv4 import CredentialProvider, Credentials
+
+__all__ = ["build_body", "main"]
+
+PROG = "bedrock-stream"
+DEMO_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+DEMO_PROMPT = "Why stream a model's answer instead of waiting for all of it?"
+DEMO_REGION = "us-east-1"
+# One model per family, for `demo --all-families`.
+FAMILY_MODELS = (
+    "anthropic.claude-3-haiku-20240307-v1:0",
+    "amazon.nova-lite-v1:0",
+    "amazon.titan-text-express-v1",
+    "meta.llama3-8b-instruct-v1:0",
+    "mistral.mistral-7b-instruct-v0:2",
+    "cohere.command-r-v1:0",
+)
+DEFAULT_MAX_TOKENS = 512
+_REDACTED_TOKEN = "<session token redacted>"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A command line that cannot run (exit status 2), with the reason in one line."""
+
+
+# --- output ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Style:
+    """How to decorate standard error: Unicode separators when it can encode them, dim text on a terminal."""
+
+    sep: str
+    rule: str
+    dim: str
+    bold: str
+    reset: str
+
+    @classmethod
+    def for_stream(cls, stream: IO[str]) -> _Style:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            "·─".encode(encoding)
+            sep, rule = " · ", "──"
+        except (UnicodeEncodeError, LookupError):
+            sep, rule = " | ", "--"
+        tty = bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+        if tty:
+            return cls(sep, rule, "\x1b[2m", "\x1b[1m", "\x1b[0m")
+        return cls(sep, rule, "", "", "")
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KiB"
+    return f"{count / (1024 * 1024):.1f} MiB"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+# --- request bodies ----------------------------------------------------------------------------------------
+
+
+def build_body(family: Family, prompt: str, max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    """The request body asking a model of ``family`` to answer ``prompt`` (each family's own format)."""
+    from client.families import Family  # noqa: PLC0415 - keep `bedrock-stream decode` light
+
+    if family is Family.ANTHROPIC:
+        return {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
+        }
+    if family is Family.NOVA:
+        return {
+            "schemaVersion": "messages-v1",
+            "messages": [{"role": "user", "content": [{"text": prompt}]}],
+            "inferenceConfig": {"maxTokens": max_tokens},
+        }
+    if family is Family.TITAN_TEXT:
+        return {"inputText": prompt, "textGenerationConfig": {"maxTokenCount": max_tokens}}
+    if family is Family.LLAMA:
+        template = (
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n"
+        )
+        return {"prompt": template.format(prompt), "max_gen_len": max_tokens}
+    if family is Family.MISTRAL:
+        return {"prompt": f"<s>[INST] {prompt} [/INST]", "max_tokens": max_tokens}
+    return {"message": prompt, "max_tokens": max_tokens}
+
+
+def _read_body_argument(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the body from {source}: {exc.strerror or exc}") from None
+
+
+# --- the raw bytes of the stream: counted, and recorded on request ------------------------------------------
+
+
+class _Recorder:
+    """Counts the event-stream bytes received and, with ``path``, saves them (a file ``decode`` reads).
+
+    A retried call starts the recording afresh: the file holds exactly the stream whose events were printed.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.bytes = 0
+        self._file: IO[bytes] | None = None
+
+    def restart(self) -> None:
+        self.bytes = 0
+        if self.path is not None:
+            if self._file is None:
+                try:
+                    self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+                except OSError as exc:
+                    raise UsageError(f"cannot record to {self.path}: {exc.strerror or exc}") from None
+            else:
+                self._file.seek(0)
+                self._file.truncate()
+
+    def write(self, data: bytes) -> None:
+        self.bytes += len(data)
+        if self._file is not None:
+            self._file.write(data)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _http_client(recorder: _Recorder, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Client:
+    """An httpx.Client whose event-stream responses pass through ``recorder`` as they are read."""
+    import httpx  # noqa: PLC0415
+
+    class _TeeStream(httpx.SyncByteStream):
+        def __init__(self, inner: httpx.SyncByteStream) -> None:
+            self._inner = inner
+
+        def __iter__(self) -> Iterator[bytes]:
+            for piece in self._inner:
+                recorder.write(piece)
+                yield piece
+
+        def close(self) -> None:
+            self._inner.close()
+
+    class _RecordingTransport(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self._inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = self._inner.handle_request(request)
+            content_type = response.headers.get("content-type", "")
+            if response.status_code == 200 and content_type.startswith("application/vnd.amazon.eventstream"):
+                recorder.restart()
+                assert isinstance(response.stream, httpx.SyncByteStream)
+                return httpx.Response(
+                    response.status_code,
+                    headers=response.headers,
+                    stream=_TeeStream(response.stream),
+                    extensions=response.extensions,
+                )
+            return response
+
+        def close(self) -> None:
+            self._inner.close()
+
+    return httpx.Client(transport=_RecordingTransport(), headers=headers, timeout=timeout)
+
+
+# --- streaming one answer ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Invocation:
+    model_id: str
+    body: bytes
+    family: Family | None
+    raw: bool
+    options: dict[str, Any]
+
+
+def _stream_answer(
+    bedrock: BedrockRuntimeClient,
+    job: _Invocation,
+    recorder: _Recorder,
+    *,
+    out: IO[str],
+    err: IO[str],
+    summary: bool,
+) -> int:
+    """Stream one answer to ``out`` (text, or JSON lines with ``raw``); the summary to ``err``."""
+    from client.families import Transcript  # noqa: PLC0415
+
+    transcript = Transcript()
+    started = time.perf_counter()
+    first: float | None = None
+    events = 0
+    wrote_text = False
+    stream = bedrock.invoke_model_with_response_stream(job.model_id, job.body, **job.options)
+    try:
+        with stream:
+            for chunk in stream:
+                if first is None:
+                    first = time.perf_counter() - started
+                events += 1
+                if job.raw:
+                    out.write(chunk.bytes.decode("utf-8", errors="replace") + "\n")
+                    out.flush()
+                    _feed(transcript, job.family, chunk.bytes)
+                    continue
+                text = _feed(transcript, job.family, chunk.bytes)
+                if text:
+                    out.write(text)
+                    out.flush()
+                    wrote_text = True
+            request_id = stream.request_id
+    finally:
+        # End the answer's line, also when the stream broke mid-answer: the error goes on a line of its own.
+        if wrote_text:
+            out.write("\n")
+            out.flush()
+    total = time.perf_counter() - started
+    if summary:
+        _print_summary(
+            err,
+            transcript,
+            events=events,
+            nbytes=recorder.bytes,
+            first=first,
+            total=total,
+            request_id=request_id,
+        )
+    if transcript.error is not None:
+        err.write(f"error: the model reported an error in its stream: {transcript.error}\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _feed(transcript: Transcript, family: Family | None, data: bytes) -> str:
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return ""
+    if not isinstance(event, dict):
+        return ""
+    return transcript.feed(family, event).text
+
+
+def _print_summary(
+    err: IO[str],
+    transcript: Transcript,
+    *,
+    events: int,
+    nbytes: int,
+    first: float | None,
+    total: float,
+    request_id: str | None,
+) -> None:
+    style = _Style.for_stream(err)
+    parts = [f"{events} event{'s' if events != 1 else ''}", _size(nbytes)]
+    parts.append(f"first event {_duration(first)}" if first is not None else "no event")
+    parts.append(f"total {_duration(total)}")
+    if transcript.stop_reason:
+        parts.append(f"stop {transcript.stop_reason}")
+    usage = transcript.usage
+    if usage is not None and (usage.input_tokens is not None or usage.output_tokens is not None):
+        tokens_in = "?" if usage.input_tokens is None else str(usage.input_tokens)
+        tokens_out = "?" if usage.output_tokens is None else str(usage.output_tokens)
+        parts.append(f"tokens {tokens_in} in / {tokens_out} out")
+    if request_id:
+        parts.append(f"request {request_id}")
+    err.write(f"{style.dim}{style.rule} {style.sep.join(parts)}{style.reset}\n")
+    err.flush()
+
+
+def _timeout(args: argparse.Namespace) -> httpx.Timeout:
+    import httpx  # noqa: PLC0415
+
+    return httpx.Timeout(connect=args.connect_timeout, read=args.read_timeout, write=60.0, pool=10.0)
+
+
+def _invoke_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for name in (
+        "trace",
+        "guardrail_identifier",
+        "guardrail_version",
+        "performance_config_latency",
+        "service_tier",
+    ):
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
+    return options
+
+
+def _fault_headers(spec: str | None) -> dict[str, str]:
+    if spec is None:
+        return {}
+    from client.emulator.faults import FAULT_HEADER, FaultSyntaxError, parse_fault  # noqa: PLC0415
+
+    try:
+        return {FAULT_HEADER: parse_fault(spec).to_header()}
+    except FaultSyntaxError as exc:
+        raise UsageError(f"--fault: {exc}") from None
+
+
+def _job(args: argparse.Namespace, model_id: str) -> _Invocation:
+    from client.families import family_of  # noqa: PLC0415
+
+    family = family_of(model_id)
+    if args.body is not None:
+        if args.prompt is not None:
+            raise UsageError("give either a PROMPT or --body, not both")
+        body = _read_body_argument(args.body)
+    else:
+        if family is None:
+            raise UsageError(
+                f"cannot tell the model family of {model_id!r} from its id, so cannot build its request "
+                "body: pass the body with --body FILE (or - for standard input)"
+            )
+        prompt = args.prompt if args.prompt is not None else DEMO_PROMPT
+        body = json.dumps(build_body(family, prompt, args.max_tokens), ensure_ascii=False).encode("utf-8")
+    return _Invocation(model_id, body, family, args.raw, _invoke_options(args))
+
+
+# --- subcommands -------------------------------------------------------------------------------------------
+
+
+def _cmd_invoke(args: argparse.Namespace) -> int:
+    from client import BedrockRuntimeClient  # noqa: PLC0415
+
+    if args.prompt is None and args.body is None:
+        raise UsageError("give a PROMPT or --body FILE")
+    job = _job(args, args.model_id)
+    fault_headers = _fault_headers(args.fault)
+    credentials: CredentialProvider | None = None
+    region = args.region
+    if args.profile is not None:
+        from sigv4.providers import default_chain, resolve_region  # noqa: PLC0415
+
+        credentials = default_chain(args.profile)
+        region = region or resolve_region(args.profile)
+    if region is None and args.endpoint_url is not None:
+        from sigv4.providers import resolve_region  # noqa: PLC0415
+
+        region = resolve_region()
+        if region is None:
+            region = DEMO_REGION
+            sys.stderr.write(f"note: no region configured; signing for {region}\n")
+    recorder = _Recorder(args.record)
+    try:
+        http = _http_client(recorder, fault_headers, _timeout(args))
+        with (
+            http,
+            BedrockRuntimeClient(
+                region,
+                credentials=credentials,
+                endpoint_url=args.endpoint_url,
+                http_client=http,
+                max_attempts=args.max_attempts,
+            ) as bedrock,
+        ):
+            return _stream_answer(
+                bedrock, job, recorder, out=sys.stdout, err=sys.stderr, summary=not args.quiet
+            )
+    finally:
+        recorder.close()
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from client import BedrockRuntimeClient  # noqa: PLC0415
+    from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Emulator  # noqa: PLC0415
+    from sigv4 import Credentials  # noqa: PLC0415
+
+    models = list(FAMILY_MODELS) if args.all_families else [args.model]
+    jobs = [_job(args, model) for model in models]
+    fault_headers = _fault_headers(args.fault)
+    err = sys.stderr
+    style = _Style.for_stream(err)
+    credentials = Credentials(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY)
+    recorder = _Recorder(args.record)
+    try:
+        with Emulator(pace=args.pace, region=DEMO_REGION) as emu:
+            err.write(
+                f"{style.bold}bedrock-stream demo{style.reset}: "
+                f"a local Bedrock Runtime emulator at {emu.url}\n"
+                f"{style.dim}  the whole stack runs here: SigV4 signing ({EXAMPLE_ACCESS_KEY_ID}, the AWS "
+                f"documentation's example key; region {DEMO_REGION}; service bedrock) -> HTTP/1.1 -> "
+                f"event-stream frames -> typed chunks. No AWS account, no network.{style.reset}\n"
+            )
+            if args.fault:
+                err.write(f"{style.dim}  injected fault: {args.fault}{style.reset}\n")
+            http = _http_client(recorder, fault_headers, _timeout(args))
+            status = EXIT_OK
+            with (
+                http,
+                BedrockRuntimeClient(
+                    DEMO_REGION,
+                    credentials=credentials,
+                    endpoint_url=emu.url,
+                    http_client=http,
+                    max_attempts=args.max_attempts,
+                ) as bedrock,
+            ):
+                for job in jobs:
+                    err.write(f"\n{style.bold}{job.model_id}{style.reset}\n")
+                    err.flush()
+                    status = max(
+                        status,
+                        _stream_answer(
+                            bedrock, job, recorder, out=sys.stdout, err=err, summary=not args.quiet
+                        ),
+                    )
+            return status
+    finally:
+        recorder.close()
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    from eventstream.dump import main as dump_main  # noqa: PLC0415
+
+    argv = [args.file]
+    if args.max_message_size is not None:
+        argv += ["--max-message-size", str(args.max_message_size)]
+    return dump_main(argv)
+
+
+def _parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise UsageError(f"--header {text!r}: expected 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def _sign_credentials(args: argparse.Namespace) -> Credentials | CredentialProvider:
+    from sigv4 import Credentials  # noqa: PLC0415
+
+    if args.example_keys:
+        if args.access_key_id or args.secret_access_key:
+            raise UsageError("give either --example-keys or --access-key-id/--secret-access-key, not both")
+        from client.emulator.auth import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY  # noqa: PLC0415
+
+        return Credentials(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, args.session_token)
+    if args.access_key_id or args.secret_access_key:
+        if not (args.access_key_id and args.secret_access_key):
+            raise UsageError("--access-key-id and --secret-access-key go together")
+        return Credentials(args.access_key_id, args.secret_access_key, args.session_token)
+    from sigv4.providers import default_chain  # noqa: PLC0415
+
+    return default_chain(args.profile)
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone  # noqa: PLC0415
+
+    from sigv4 import Credentials  # noqa: PLC0415
+    from sigv4.signer import sign_request  # noqa: PLC0415
+
+    headers = [_parse_header(h) for h in args.header]
+    if args.data is not None and args.data_file is not None:
+        raise UsageError("give either --data or --data-file, not both")
+    body = args.data.encode("utf-8") if args.data is not None else b""
+    if args.data_file is not None:
+        body = _read_body_argument(args.data_file)
+    timestamp = None
+    if args.timestamp is not None:
+        try:
+            timestamp = datetime.strptime(args.timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise UsageError(
+                f"--timestamp {args.timestamp!r}: expected YYYYMMDDTHHMMSSZ (X-Amz-Date)"
+            ) from None
+    region = args.region
+    if region is None:
+        from sigv4.providers import resolve_region  # noqa: PLC0415
+
+        region = resolve_region(args.profile)
+        if region is None:
+            raise UsageError("no region: pass --region (or set AWS_REGION)")
+    source = _sign_credentials(args)
+    credentials = source if isinstance(source, Credentials) else source.load()
+    try:
+        signed = sign_request(
+            args.method,
+            args.url,
+            headers,
+            body,
+            credentials=credentials,
+            region=region,
+            service=args.service,
+            timestamp=timestamp,
+        )
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"cannot sign this request: {exc}") from None
+    token = credentials.session_token
+
+    def shown(text: str) -> str:
+        return text.replace(token, _REDACTED_TOKEN) if token else text
+
+    out = sys.stdout
+    style = _Style.for_stream(out)
+    out.write(
+        f"{style.bold}{style.rule} canonical request{style.reset}\n{shown(signed.canonical_request)}\n\n"
+    )
+    out.write(f"{style.bold}{style.rule} string to sign{style.reset}\n{signed.string_to_sign}\n\n")
+    out.write(f"{style.bold}{style.rule} signed headers{style.reset}\n{signed.signed_headers}\n\n")
+    out.write(f"{style.bold}{style.rule} headers to send{style.reset}\n")
+    for name, value in signed.headers:
+        out.write(f"{name}: {shown(value)}\n")
+    out.write(
+        f"\n{style.dim}Compare with the canonical request and string to sign in the service's "
+        f"SignatureDoesNotMatch / InvalidSignatureException message: the first line that differs is the "
+        f"bug.{style.reset}\n"
+    )
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging  # noqa: PLC0415
+
+    from client.emulator import EXAMPLE_ACCESS_KEY_ID, Emulator  # noqa: PLC0415
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log = logging.getLogger("client.emulator")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    emu = Emulator(
+        host=args.host,
+        port=args.port,
+        pace=args.pace,
+        region=args.region,
+        chunk_count=args.chunk_count,
+        bearer_tokens=args.bearer_token,
+        require_auth=not args.no_auth,
+    )
+    try:
+        emu.start()
+    except OSError as exc:
+        raise _FailureError(str(exc)) from None
+    restore = _stop_on_signals()
+    try:
+        sys.stdout.write(f"Bedrock Runtime emulator listening on {emu.url}\n")
+        sys.stdout.write(
+            f"  accepts access key {EXAMPLE_ACCESS_KEY_ID} with the AWS documentation's example secret, "
+            f"region {args.region or 'any'}, service bedrock; faults via the X-Emulator-Fault header. "
+            "Ctrl-C stops it.\n"
+        )
+        sys.stdout.flush()
+        emu.serve_forever()
+    except KeyboardInterrupt:
+        sys.stderr.write("stopped\n")
+    finally:
+        restore()
+        emu.close()
+        log.removeHandler(handler)
+    return EXIT_OK
+
+
+def _stop_on_signals() -> Callable[[], None]:
+    """Make Ctrl-C and SIGTERM raise KeyboardInterrupt in the main thread; return what restores them.
+
+    SIGINT may be ignored when the shell started us in the background; `serve` must still stop on it.
+    """
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in previous:
+        signal.signal(sig, interrupt)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            if handler is not None:  # None: installed outside Python, cannot be restored from here
+                signal.signal(sig, handler)
+
+    return restore
+
+
+class _FailureError(Exception):
+    """A failure to report in one line (exit status 1)."""
+
+
+# --- the parser --------------------------------------------------------------------------------------------
+
+
+def _add_stream_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--body", metavar="FILE", help="the request body, from a file (- for standard input)")
+    parser.add_argument(
+        "--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="answer length when building the body"
+    )
+    parser.add_argument(
+        "--raw", action="store_true", help="print each chunk's JSON event instead of the text"
+    )
+    parser.add_argument("--record", metavar="FILE", help="save the raw event-stream bytes (for `decode`)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary on standard error")
+    parser.add_argument(
+        "--read-timeout", type=float, default=60.0, help="longest silence in the stream, seconds (default 60)"
+    )
+    parser.add_argument("--connect-timeout", type=float, default=10.0, help="seconds (default 10)")
+    parser.add_argument("--max-attempts", type=int, default=3, help="attempts before giving up (default 3)")
+    parser.add_argument(
+        "--fault",
+        metavar="SPEC",
+        help="emulator only: ask for a fault, e.g. 'throttling' or "
+        "'exception; name=throttlingException; after=3'",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Stream Amazon Bedrock answers with nothing but httpx; a local emulator; wire debugging.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="full error messages and tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    demo = commands.add_parser(
+        "demo", help="stream an answer from an in-process emulator: the whole stack, no AWS account"
+    )
+    demo.add_argument("prompt", nargs="?", help=f"what to ask (default: {DEMO_PROMPT!r})")
+    demo.add_argument("--model", default=DEMO_MODEL, help=f"model id (default {DEMO_MODEL})")
+    demo.add_argument("--all-families", action="store_true", help="one model of each family in turn")
+    demo.add_argument("--pace", type=float, default=0.03, help="seconds between frames (default 0.03)")
+    _add_stream_options(demo)
+    demo.set_defaults(handler=_cmd_demo)
+
+    invoke = commands.add_parser("invoke", help="stream a model's answer (InvokeModelWithResponseStream)")
+    invoke.add_argument("model_id", metavar="MODEL_ID", help="model id, inference profile id or ARN")
+    invoke.add_argument("prompt", metavar="PROMPT", nargs="?", help="what to ask (or --body)")
+    invoke.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    invoke.add_argument("--profile", help="shared-config profile for credentials and region")
+    invoke.add_argument("--endpoint-url", help="another endpoint, e.g. an emulator: http://127.0.0.1:8000")
+    invoke.add_argument("--trace", choices=("ENABLED", "DISABLED", "ENABLED_FULL"))
+    invoke.add_argument("--guardrail-identifier")
+    invoke.add_argument("--guardrail-version")
+    invoke.add_argument("--performance-config-latency", choices=("standard", "optimized"))
+    invoke.add_argument("--service-tier", choices=("priority", "default", "flex", "reserved"))
+    _add_stream_options(invoke)
+    invoke.set_defaults(handler=_cmd_invoke)
+
+    decode = commands.add_parser("decode", help="dump a recorded event stream as JSON lines")
+    decode.add_argument(
+        "file", metavar="FILE", help="recorded stream (invoke --record), - for standard input"
+    )
+    decode.add_argument("--max-message-size", type=int, help="largest frame accepted, bytes")
+    decode.set_defaults(handler=_cmd_decode)
+
+    sign = commands.add_parser(
+        "sign", help="show the canonical request, string to sign and signed headers of a request"
+    )
+    sign.add_argument("--url", required=True, help="the URL exactly as sent (percent-encoded)")
+    sign.add_argument("-X", "--method", default="POST", help="HTTP method (default POST)")
+    sign.add_argument(
+        "-H", "--header", action="append", default=[], metavar="'NAME: VALUE'", help="a header (repeatable)"
+    )
+    sign.add_argument("-d", "--data", help="the body, as text")
+    sign.add_argument("--data-file", metavar="FILE", help="the body, from a file (- for standard input)")
+    sign.add_argument("--region", help="signing region (default: AWS_REGION or the profile's)")
+    sign.add_argument("--service", default="bedrock", help="signing name (default bedrock)")
+    sign.add_argument("--timestamp", help="X-Amz-Date to sign with, YYYYMMDDTHHMMSSZ (default now)")
+    sign.add_argument("--profile", help="shared-config profile for credentials and region")
+    sign.add_argument("--access-key-id", help="instead of the credential chain")
+    sign.add_argument("--secret-access-key", help="instead of the credential chain (never printed)")
+    sign.add_argument("--session-token", help="with --access-key-id or --example-keys (never printed)")
+    sign.add_argument(
+        "--example-keys", action="store_true", help="the AWS documentation's example keys (as the emulator)"
+    )
+    sign.set_defaults(handler=_cmd_sign)
+
+    serve = commands.add_parser("serve", help="run the emulator in the foreground until Ctrl-C")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--pace", type=float, default=0.0, help="seconds between frames (default 0)")
+    serve.add_argument("--region", help="accept signatures for this region only (default any)")
+    serve.add_argument("--chunk-count", type=int, help="text chunks per answer (default: the model's)")
+    serve.add_argument("--no-auth", action="store_true", help="let unsigned requests through")
+    serve.add_argument(
+        "--bearer-token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="accept this API key (repeatable)",
+    )
+    serve.set_defaults(handler=_cmd_serve)
+    return parser
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+def _describe(exc: BaseException, verbose: bool) -> str:
+    """One line for the user (the whole message with ``verbose``)."""
+    from client import BedrockRuntimeError  # noqa: PLC0415
+
+    if isinstance(exc, BedrockRuntimeError):
+        name = exc.error_code or type(exc).__name__
+        details = []
+        if exc.status_code is not None:
+            details.append(f"HTTP {exc.status_code}")
+        if exc.request_id:
+            details.append(f"request id {exc.request_id}")
+        if getattr(exc, "retry_attempts", 0):
+            details.append(f"after {exc.retry_attempts} retries")
+        where = f" ({', '.join(details)})" if details else ""
+        text = f"{name}{where}: {exc.message}"
+    else:
+        text = str(exc) or type(exc).__name__
+    lines = text.strip().splitlines() or [""]
+    if verbose or len(lines) == 1:
+        return text.strip()
+    return f"{lines[0].strip()} [more: rerun with -v]"
+
+
+def _handled_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [UsageError, _FailureError, OSError]
+    try:
+        from client import BedrockRuntimeError  # noqa: PLC0415
+
+        errors.append(BedrockRuntimeError)
+    except ImportError:  # pragma: no cover - only in a broken install
+        pass
+    try:
+        from sigv4.providers import CredentialError  # noqa: PLC0415
+
+        errors.append(CredentialError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``bedrock-stream`` command line; return the exit status (never raises, never exits)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    verbose = bool(args.verbose)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): stop quietly, and keep Python's exit-time flush
+        # from complaining about the closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    except UsageError as exc:
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
+    except Exception as exc:
+        if isinstance(exc, _handled_errors()):
+            sys.stderr.write(f"error: {_describe(exc, verbose)}\n")
+            return EXIT_FAILED
+        if verbose:
+            import traceback  # noqa: PLC0415
+
+            traceback.print_exc()
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} (a bug; -v shows where)\n")
+        return EXIT_FAILED
