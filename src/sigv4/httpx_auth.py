@@ -18,9 +18,8 @@ from .signer import sign_request
 
 __all__ = ["BearerAuth", "SigV4Auth"]
 
-# Written by SigV4Auth (spelled as sign_request spells them); removed by BearerAuth so a request never
-# mixes the two schemes.
-_SIGV4_HEADERS = frozenset({"Authorization", "X-Amz-Date", "X-Amz-Security-Token"})
+# Written by SigV4Auth; removed by BearerAuth so a request never mixes the two schemes.
+_SIGV4_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
 
 
 def _utc_now() -> datetime:
@@ -71,27 +70,26 @@ class SigV4Auth(httpx.Auth):
         return f"SigV4Auth({self._source!r}, region={self.region!r}, service={self.service!r})"
 
     def sign(self, request: httpx.Request, credentials: Credentials) -> None:
-        """Sign ``request`` in place (body already read): set ``X-Amz-Date``, token, ``Authorization``."""
+        """Sign ``request`` in place (body already read): set ``X-Amz-Date``, token, ``Authorization``.
+
+        The headers are replaced by the signed set in one step (cheaper than editing ``httpx.Headers``
+        entry by entry), keeping every header's raw bytes and order; SigV4 headers of an earlier signing
+        are dropped, so a re-sent request never carries two signatures.
+        """
+        headers = request.headers
+        encoding = headers.encoding
         url = request.url
-        wire_url = f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}"
         signed = sign_request(
             request.method,
-            wire_url,
-            request.headers.multi_items(),
+            f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}",
+            [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw],
             request.content,
             credentials=credentials,
             region=self.region,
             service=self.service,
             timestamp=self._clock(),
         )
-        headers = request.headers
-        for name in _SIGV4_HEADERS:
-            if name in headers:
-                del headers[name]
-        # sign_request dropped any SigV4 headers from its input, so those in its output are the new ones.
-        for name, value in signed.headers:
-            if name in _SIGV4_HEADERS or (name == "Host" and "host" not in headers):
-                headers[name] = value
+        request.headers = httpx.Headers(signed.headers, encoding=encoding)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Sign with the credentials (loaded from the provider on this thread) and send once."""
