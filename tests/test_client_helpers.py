@@ -8,7 +8,9 @@ at the bottom.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import select
 import socket
 import threading
 import time
@@ -110,7 +112,9 @@ class Reply:
         return cls(status=status, headers=headers, parts=[body], chunked=False)
 
     @classmethod
-    def stream(cls, *frames: bytes, request_id: str = "req-1", **kwargs: Any) -> Reply:
+    def stream(
+        cls, *frames: bytes | threading.Event | float, request_id: str = "req-1", **kwargs: Any
+    ) -> Reply:
         headers = [
             ("Content-Type", EVENTSTREAM),
             ("x-amzn-RequestId", request_id),
@@ -127,7 +131,7 @@ class Loopback:
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(16)
-        self._listener.settimeout(0.2)
+        self._listener.settimeout(0.05)
         self.port = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.replies: deque[Reply] = deque()
@@ -163,10 +167,8 @@ class Loopback:
         self._stop.set()
         with self._lock:
             for conn in list(self._open):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
         for thread in self._threads:
             thread.join(timeout=WAIT)
         self._listener.close()
@@ -218,10 +220,8 @@ class Loopback:
         finally:
             with self._lock:
                 self._open.discard(conn)
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
 
 def _read_request(conn: socket.socket, buffer: bytes) -> tuple[Request | None, bytes]:
@@ -247,6 +247,27 @@ def _read_request(conn: socket.socket, buffer: bytes) -> tuple[Request | None, b
     return Request(method, target, headers, body), buffer
 
 
+def _peer_closed(conn: socket.socket) -> bool:
+    readable, _, _ = select.select([conn], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def _wait_or_peer_close(conn: socket.socket, event: threading.Event) -> None:
+    """Wait for ``event`` (bounded), but notice a client that hangs up meanwhile: that is what closing tests
+    watch for, and a blocked server thread would not see it otherwise."""
+    deadline = time.monotonic() + WAIT
+    while not event.wait(0.01):
+        if _peer_closed(conn):
+            raise ConnectionResetError("client closed the connection")
+        if time.monotonic() > deadline:
+            return
+
+
 def _write_reply(conn: socket.socket, reply: Reply) -> bool:
     reason = {200: "OK"}.get(reply.status, "Status")
     head = [f"HTTP/1.1 {reply.status} {reason}"]
@@ -259,7 +280,7 @@ def _write_reply(conn: socket.socket, reply: Reply) -> bool:
     conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
     for part in reply.parts:
         if isinstance(part, threading.Event):
-            part.wait(WAIT)
+            _wait_or_peer_close(conn, part)
         elif isinstance(part, float):
             time.sleep(part)
         elif reply.chunked:

@@ -104,7 +104,9 @@ def _fast_chunk_bytes(payload: builtins.bytes) -> builtins.bytes | None:
         if not (tail.startswith(_PAD_PREFIX) and tail.endswith(b'"}')):
             return None
         pad = tail[len(_PAD_PREFIX) : -2]
-        if b'"' in pad or b"\\" in pad:
+        # The service pads with ASCII letters and digits; anything else (an escape, a control character,
+        # non-ASCII bytes that may not be UTF-8) goes to the full parser, which knows every JSON rule.
+        if pad and not pad.isalnum():
             return None
     try:
         return _b64decode(payload[_FAST_START:end])

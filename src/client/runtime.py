@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from time import sleep as _sleep
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,12 @@ _MAX_ERROR_BODY = 64 * 1024
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+async def _async_sleep(delay: float) -> None:
+    import anyio  # noqa: PLC0415 - httpx's own dependency; only the async client needs it
+
+    await anyio.sleep(delay)
 
 
 class _Settings:
@@ -341,7 +347,7 @@ class BedrockRuntimeClient:
                 if not action.retry:
                     raise failure
                 if action.delay > 0:
-                    time.sleep(action.delay)
+                    _sleep(action.delay)
             policy.start_attempt()
             request = settings.build(http, prepared)
             try:
@@ -481,8 +487,6 @@ class AsyncBedrockRuntimeClient:
     async def _send(
         self, prepared: InvokeRequest, policy: RetryPolicy, failure: BedrockRuntimeError | None
     ) -> httpx.Response:
-        import anyio  # noqa: PLC0415 - httpx's own dependency; only the async client needs it
-
         settings = self._settings
         http = self._http
         while True:
@@ -491,7 +495,7 @@ class AsyncBedrockRuntimeClient:
                 if not action.retry:
                     raise failure
                 if action.delay > 0:
-                    await anyio.sleep(action.delay)
+                    await _async_sleep(action.delay)
             policy.start_attempt()
             request = settings.build(http, prepared)
             try:
