@@ -6,6 +6,7 @@ signature's message must show the canonical request and string to sign the *corr
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 
 from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Emulator
 from sigv4 import Credentials
-from sigv4.signer import sign_request
+from sigv4.signer import presign_request, sign_request
 
 PATH = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream"
 BODY = json.dumps(
@@ -322,3 +323,91 @@ def test_arn_model_id_signature_uses_the_double_encoded_path(emu: Emulator) -> N
     decoded = emu.url + "/model/" + arn + "/invoke-with-response-stream"
     headers = sign(decoded)
     assert refusal(send(url, headers))[:2] == (403, "InvalidSignatureException")
+
+
+# --- short-term Bedrock API keys: bedrock-api-key- + base64 of a URL presigned for `bedrock` ---
+
+
+def short_term_key(
+    credentials: Credentials = EXAMPLE,
+    *,
+    region: str = "us-east-1",
+    expires_in: int = 43_200,
+    timestamp: datetime | None = None,
+) -> str:
+    signed = presign_request(
+        "POST",
+        "https://bedrock.amazonaws.com/?Action=CallWithBearerToken",
+        {},
+        b"",
+        expires_in=expires_in,
+        credentials=credentials,
+        region=region,
+        service="bedrock",
+        timestamp=timestamp,
+    )
+    location = signed.url.removeprefix("https://") + "&Version=1"
+    return "bedrock-api-key-" + base64.b64encode(location.encode()).decode()
+
+
+def botocore_short_term_key(secret: str, token: str | None) -> str:
+    """A key made the way AWS's token generator makes it, with botocore as the oracle."""
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as BotoCredentials
+
+    request = AWSRequest(
+        method="POST",
+        url="https://bedrock.amazonaws.com/",
+        headers={"host": "bedrock.amazonaws.com"},
+        params={"Action": "CallWithBearerToken"},
+    )
+    SigV4QueryAuth(
+        BotoCredentials(EXAMPLE_ACCESS_KEY_ID, secret, token), "bedrock", "us-east-1", expires=43200
+    ).add_auth(request)
+    location = request.prepare().url.removeprefix("https://") + "&Version=1"
+    return "bedrock-api-key-" + base64.b64encode(location.encode()).decode()
+
+
+def bearer(emu: Emulator, token: str) -> httpx.Response:
+    return send(emu.url + PATH, [("Content-Type", "application/json"), ("Authorization", f"Bearer {token}")])
+
+
+def test_short_term_keys_presigned_with_known_credentials_are_accepted(emu: Emulator) -> None:
+    assert (
+        bearer(emu, botocore_short_term_key(EXAMPLE_SECRET_ACCESS_KEY, "a-session-token")).status_code == 200
+    )
+    assert bearer(emu, short_term_key()).status_code == 200
+    status, name, message = refusal(bearer(emu, botocore_short_term_key("not-the-secret", None)))
+    assert (status, name) == (403, "UnrecognizedClientException")
+    assert message == "The security token included in the request is invalid."
+
+
+def test_expired_short_term_key_is_refused(emu: Emulator) -> None:
+    old = datetime.now(timezone.utc) - timedelta(hours=1)
+    assert bearer(emu, short_term_key(timestamp=old, expires_in=7200)).status_code == 200
+    status, name, message = refusal(bearer(emu, short_term_key(timestamp=old, expires_in=1800)))
+    assert (status, name, message) == (403, "UnrecognizedClientException", "The bearer token has expired.")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "bedrock-api-key-",
+        "bedrock-api-key-!!!not base64!!!",
+        "bedrock-api-key-" + base64.b64encode(b"bedrock.amazonaws.com/?Action=CallWithBearerToken").decode(),
+        "bedrock-api-key-" + base64.b64encode(b"\xff\xfe").decode(),
+    ],
+)
+def test_malformed_short_term_keys_are_refused(emu: Emulator, token: str) -> None:
+    assert refusal(bearer(emu, token))[:2] == (403, "UnrecognizedClientException")
+
+
+def test_short_term_keys_follow_the_configured_region_and_keys() -> None:
+    with Emulator(region="us-west-2", credentials={"AKIDTEAM": "team-secret"}) as emu:
+        team = Credentials("AKIDTEAM", "team-secret")
+        assert bearer(emu, short_term_key(team, region="us-west-2")).status_code == 200
+        status, name, message = refusal(bearer(emu, short_term_key(team, region="eu-west-1")))
+        assert (status, name) == (403, "InvalidSignatureException")
+        assert "'eu-west-1'" in message
+        assert refusal(bearer(emu, short_term_key(region="us-west-2")))[1] == "UnrecognizedClientException"

@@ -8,13 +8,16 @@ the clock comes in as an argument, failures leave as :class:`ServiceError` (403)
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from urllib.parse import unquote
 
 from sigv4 import Credentials
-from sigv4.signer import sign_request
+from sigv4.signer import presign_request, sign_request
 
 from .replies import CORAL_NAMESPACE, ServiceError
 
@@ -22,6 +25,7 @@ __all__ = [
     "EXAMPLE_ACCESS_KEY_ID",
     "EXAMPLE_SECRET_ACCESS_KEY",
     "MAX_CLOCK_SKEW",
+    "SHORT_TERM_KEY_PREFIX",
     "AuthPolicy",
     "Identity",
     "authenticate",
@@ -33,6 +37,10 @@ EXAMPLE_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #: How far X-Amz-Date may be from the server's clock, either way.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 SIGNING_SERVICE = "bedrock"
+#: A short-term Bedrock API key is this prefix + base64 of a URL presigned (SigV4 query) for `bedrock`.
+SHORT_TERM_KEY_PREFIX = "bedrock-api-key-"
+# Short-term keys last at most 12 hours.
+_MAX_SHORT_TERM_SECONDS = 43_200
 _ALGORITHM = "AWS4-HMAC-SHA256"
 _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 _REDACTED_TOKEN = "<session token redacted>"
@@ -50,7 +58,9 @@ class AuthPolicy:
 
     ``keys`` maps access key ids to their secrets; any session token is accepted with them. ``region``
     (``None``: any) is the region credentials must be scoped to. ``bearer_tokens`` are the accepted Bedrock
-    API keys. With ``required=False`` unsigned requests pass (signed ones are still checked).
+    API keys; short-term keys (``bedrock-api-key-`` + a presigned URL) presigned with one of ``keys`` are
+    accepted too, until they expire. With ``required=False`` unsigned requests pass (signed ones are still
+    checked).
     """
 
     keys: Mapping[str, str]
@@ -108,9 +118,11 @@ def authenticate(
                 "Bearer) and SigV4 values (X-Amz-Date, X-Amz-Security-Token or X-Amz-Signature).",
             )
         token = authorization[7:].strip()
-        if not token or not any(hmac.compare_digest(token, known) for known in policy.bearer_tokens):
-            raise _error("UnrecognizedClientException", _INVALID_TOKEN)
-        return Identity("bearer")
+        if token and any(hmac.compare_digest(token, known) for known in policy.bearer_tokens):
+            return Identity("bearer")
+        if token.startswith(SHORT_TERM_KEY_PREFIX):
+            return _verify_short_term_key(token[len(SHORT_TERM_KEY_PREFIX) :], policy, now)
+        raise _error("UnrecognizedClientException", _INVALID_TOKEN)
     if not authorization:
         if query_sigv4:
             raise _error(
@@ -260,3 +272,67 @@ def _check_clock(amz_date: str, signed_at: datetime, now: datetime) -> None:
             "InvalidSignatureException",
             f"Signature not yet current: {amz_date} is still later than {latest} ({current} + 5 min.)",
         )
+
+
+def _verify_short_term_key(encoded: str, policy: AuthPolicy, now: datetime) -> Identity:
+    """Check a short-term API key: a URL presigned (SigV4 query, service ``bedrock``) by a known key.
+
+    The presigned request is ``POST https://bedrock.amazonaws.com/?Action=CallWithBearerToken`` with
+    ``&Version=1`` appended after signing; it is verified by presigning it again, like a header signature.
+    """
+    try:
+        url = base64.b64decode(encoded, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise _error("UnrecognizedClientException", _INVALID_TOKEN) from None
+    url = url.removesuffix("&Version=1")
+    location, _, query = url.partition("?")
+    params: dict[str, str] = {}
+    kept: list[str] = []
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name.startswith("X-Amz-"):
+            params[name] = unquote(value)
+        elif part:
+            kept.append(part)
+    credential = params.get("X-Amz-Credential", "").split("/")
+    try:
+        signed_at = datetime.strptime(params.get("X-Amz-Date", ""), _AMZ_DATE_FORMAT).replace(
+            tzinfo=timezone.utc
+        )
+        expires = int(params.get("X-Amz-Expires", ""))
+    except ValueError:
+        raise _error("UnrecognizedClientException", _INVALID_TOKEN) from None
+    if len(credential) != 5 or "X-Amz-Signature" not in params or not 1 <= expires <= _MAX_SHORT_TERM_SECONDS:
+        raise _error("UnrecognizedClientException", _INVALID_TOKEN)
+    access_key_id, _, region, service, _ = credential
+    secret = policy.keys.get(access_key_id)
+    if secret is None or service != SIGNING_SERVICE:
+        raise _error("UnrecognizedClientException", _INVALID_TOKEN)
+    if policy.region is not None and region != policy.region:
+        raise _error(
+            "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{region}'. "
+        )
+    if now > signed_at + timedelta(seconds=expires):
+        raise _error("UnrecognizedClientException", "The bearer token has expired.")
+    if signed_at > now + MAX_CLOCK_SKEW:
+        raise _error("UnrecognizedClientException", "The bearer token is not valid yet.")
+    credentials = Credentials(access_key_id, secret, params.get("X-Amz-Security-Token"))
+    target = f"https://{location}?{'&'.join(kept)}" if kept else f"https://{location}"
+    for method in ("POST", "GET"):
+        try:
+            expected = presign_request(
+                method,
+                target,
+                {},
+                b"",
+                expires_in=expires,
+                credentials=credentials,
+                region=region,
+                service=service,
+                timestamp=signed_at,
+            )
+        except (ValueError, TypeError):
+            break
+        if hmac.compare_digest(expected.signature, params["X-Amz-Signature"]):
+            return Identity("bearer", access_key_id, region)
+    raise _error("UnrecognizedClientException", _INVALID_TOKEN)
