@@ -28,7 +28,7 @@ from .errors import (
 )
 from .header_type import HeaderType
 from .header_values import HeaderValue, Int8, Int16, Int32, Int64, Timestamp
-from .headers import Header, Headers, HeadersInput
+from .headers import Header, HeaderInputValue, Headers, HeadersInput
 from .limits import (
     DEFAULT_MAX_MESSAGE_SIZE,
     MAX_HEADER_NAME_LENGTH,
@@ -47,6 +47,7 @@ __all__ = [
     "EncodeError",
     "FrameTooLarge",
     "Header",
+    "HeaderInputValue",
     "HeaderType",
     "HeaderValue",
     "Headers",

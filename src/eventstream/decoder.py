@@ -207,24 +207,32 @@ class Decoder:
         try:
             while end - pos >= PRELUDE_LENGTH:
                 total, headers_length, prelude_crc = _unpack_prelude(buf, pos)
-                crc = crc32(buf[pos:pos + 8])
+                crc = crc32(buf[pos : pos + 8])
                 if crc != prelude_crc:
                     raise PreludeChecksumMismatch(
                         f"prelude checksum mismatch: computed 0x{crc:08x}, frame says 0x{prelude_crc:08x}",
-                        offset=base + pos, prelude=buf[pos:pos + PRELUDE_LENGTH])
+                        offset=base + pos,
+                        prelude=buf[pos : pos + PRELUDE_LENGTH],
+                    )
                 if total < MIN_FRAME_LENGTH or headers_length > total - MIN_FRAME_LENGTH:
                     raise InvalidLength(
                         f"invalid lengths: total length {total}, headers length {headers_length} (a "
                         f"frame needs total >= {MIN_FRAME_LENGTH} and headers length <= total - 16)",
-                        offset=base + pos, prelude=buf[pos:pos + PRELUDE_LENGTH])
+                        offset=base + pos,
+                        prelude=buf[pos : pos + PRELUDE_LENGTH],
+                    )
                 if headers_length > MAX_HEADERS_LENGTH:
                     raise InvalidLength(
                         f"headers length {headers_length} exceeds the format's limit of {MAX_HEADERS_LENGTH}",
-                        offset=base + pos, prelude=buf[pos:pos + PRELUDE_LENGTH])
+                        offset=base + pos,
+                        prelude=buf[pos : pos + PRELUDE_LENGTH],
+                    )
                 if total > max_size:
                     raise FrameTooLarge(
                         f"frame of {total} bytes exceeds max_message_size {max_size}",
-                        offset=base + pos, prelude=buf[pos:pos + PRELUDE_LENGTH])
+                        offset=base + pos,
+                        prelude=buf[pos : pos + PRELUDE_LENGTH],
+                    )
                 frame_end = pos + total
                 if frame_end > end:
                     self._need = total
@@ -244,15 +252,17 @@ class Decoder:
                         headers = cached
                 payload_end = frame_end - 4
                 if total < _CRC_IN_PLACE_FROM:
-                    crc = crc32(buf[pos + 8:payload_end], crc)
+                    crc = crc32(buf[pos + 8 : payload_end], crc)
                 else:
                     with memoryview(buf) as view:
-                        crc = crc32(view[pos + 8:payload_end], crc)
+                        crc = crc32(view[pos + 8 : payload_end], crc)
                 (message_crc,) = _unpack_u32(buf, payload_end)
                 if crc != message_crc:
                     raise MessageChecksumMismatch(
                         f"message checksum mismatch: computed 0x{crc:08x}, frame says 0x{message_crc:08x}",
-                        offset=base + pos, prelude=buf[pos:headers_start])
+                        offset=base + pos,
+                        prelude=buf[pos:headers_start],
+                    )
                 if headers is not last_headers:
                     if miss:
                         # Only blocks of frames whose CRC matched enter the cache.
@@ -280,8 +290,9 @@ class Decoder:
         return out, pos
 
 
-def _with_offsets(out: list[Message] | list[tuple[int, Message]], buf: bytes, base: int,
-                  with_offsets: bool) -> tuple[tuple[int, Message], ...]:
+def _with_offsets(
+    out: list[Message] | list[tuple[int, Message]], buf: bytes, base: int, with_offsets: bool
+) -> tuple[tuple[int, Message], ...]:
     """The (offset, message) pairs decoded before an error (offsets recomputed from the frame lengths)."""
     if with_offsets:
         return tuple(out)  # type: ignore[arg-type]

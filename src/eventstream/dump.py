@@ -54,7 +54,8 @@ def _header_json(name: str, kind: HeaderType, value: object) -> dict[str, Any]:
         if isinstance(value, _dt.datetime):
             item["value"] = value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             item["ms"] = (value - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)) // _dt.timedelta(
-                milliseconds=1)
+                milliseconds=1
+            )
         else:
             item["ms"] = int(value)  # type: ignore[call-overload]  # Timestamp outside datetime's range
     elif isinstance(value, bool):
@@ -150,10 +151,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(
         prog="python -m eventstream",
-        description="Decode an AWS event stream (application/vnd.amazon.eventstream) into JSON lines.")
+        description="Decode an AWS event stream (application/vnd.amazon.eventstream) into JSON lines.",
+    )
     parser.add_argument("file", help="recorded stream, or - for standard input")
-    parser.add_argument("--max-message-size", type=int, default=DEFAULT_MAX_MESSAGE_SIZE,
-                        help="largest frame accepted, in bytes (default: %(default)s)")
+    parser.add_argument(
+        "--max-message-size",
+        type=int,
+        default=DEFAULT_MAX_MESSAGE_SIZE,
+        help="largest frame accepted, in bytes (default: %(default)s)",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2): a status for the caller, not an exit

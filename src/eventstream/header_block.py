@@ -62,8 +62,9 @@ def parse_header_block(
     pos = 0
 
     def bad(what: str, start: int) -> MalformedHeader:
-        return MalformedHeader(f"{what} (at byte {start} of the {end}-byte headers block)", offset=offset,
-                               prelude=prelude)
+        return MalformedHeader(
+            f"{what} (at byte {start} of the {end}-byte headers block)", offset=offset, prelude=prelude
+        )
 
     while pos < end:
         start = pos
@@ -91,9 +92,10 @@ def parse_header_block(
         elif code in _INT_WIDTHS:
             width, wrapper = _INT_WIDTHS[code]
             if pos + width > end:
-                raise bad(f"{width}-byte value of header {name!r} runs past the end of the headers block",
-                          start)
-            value = _new_int(wrapper, int.from_bytes(raw[pos:pos + width], "big", signed=True))
+                raise bad(
+                    f"{width}-byte value of header {name!r} runs past the end of the headers block", start
+                )
+            value = _new_int(wrapper, int.from_bytes(raw[pos : pos + width], "big", signed=True))
             pos += width
         elif code in (6, 7):
             if pos + 2 > end:
@@ -101,12 +103,16 @@ def parse_header_block(
             length = (raw[pos] << 8) | raw[pos + 1]
             pos += 2
             if length > MAX_HEADER_VALUE_LENGTH:
-                raise bad(f"value of header {name!r} is {length} bytes, over the "
-                          f"{MAX_HEADER_VALUE_LENGTH}-byte limit", start)
+                raise bad(
+                    f"value of header {name!r} is {length} bytes, over the "
+                    f"{MAX_HEADER_VALUE_LENGTH}-byte limit",
+                    start,
+                )
             if pos + length > end:
-                raise bad(f"{length}-byte value of header {name!r} runs past the end of the headers block",
-                          start)
-            data = raw[pos:pos + length]
+                raise bad(
+                    f"{length}-byte value of header {name!r} runs past the end of the headers block", start
+                )
+            data = raw[pos : pos + length]
             pos += length
             if code == 6:
                 value = data
@@ -118,12 +124,12 @@ def parse_header_block(
         elif code == 8:
             if pos + 8 > end:
                 raise bad(f"timestamp of header {name!r} runs past the end of the headers block", start)
-            value = millis_to_value(int.from_bytes(raw[pos:pos + 8], "big", signed=True))
+            value = millis_to_value(int.from_bytes(raw[pos : pos + 8], "big", signed=True))
             pos += 8
         elif code == 9:
             if pos + 16 > end:
                 raise bad(f"UUID of header {name!r} runs past the end of the headers block", start)
-            value = uuid.UUID(bytes=raw[pos:pos + 16])
+            value = uuid.UUID(bytes=raw[pos : pos + 16])
             pos += 16
         else:
             raise bad(f"unknown value type {code} of header {name!r}", start)
@@ -145,8 +151,10 @@ def serialise_header_block(entries: Iterable[Entry]) -> bytes:
         except UnicodeEncodeError as exc:
             raise EncodeError(f"header name {name!r} cannot be encoded as UTF-8: {exc.reason}") from None
         if not 1 <= len(encoded_name) <= MAX_HEADER_NAME_LENGTH:
-            raise EncodeError(f"header name {name!r} is {len(encoded_name)} bytes of UTF-8; it must be 1 to "
-                              f"{MAX_HEADER_NAME_LENGTH}")
+            raise EncodeError(
+                f"header name {name!r} is {len(encoded_name)} bytes of UTF-8; it must be 1 to "
+                f"{MAX_HEADER_NAME_LENGTH}"
+            )
         parts.append(bytes((len(encoded_name),)))
         parts.append(encoded_name)
         parts.append(bytes((kind,)))
@@ -157,13 +165,15 @@ def serialise_header_block(entries: Iterable[Entry]) -> bytes:
                 try:
                     data = value.encode("utf-8")
                 except UnicodeEncodeError as exc:
-                    raise EncodeError(f"string value of header {name!r} cannot be encoded as UTF-8: "
-                                      f"{exc.reason}") from None
+                    raise EncodeError(
+                        f"string value of header {name!r} cannot be encoded as UTF-8: {exc.reason}"
+                    ) from None
             else:
                 data = bytes(value)  # type: ignore[arg-type]  # normalised: bytes for BYTE_ARRAY
             if len(data) > MAX_HEADER_VALUE_LENGTH:
-                raise EncodeError(f"value of header {name!r} is {len(data)} bytes; the limit is "
-                                  f"{MAX_HEADER_VALUE_LENGTH}")
+                raise EncodeError(
+                    f"value of header {name!r} is {len(data)} bytes; the limit is {MAX_HEADER_VALUE_LENGTH}"
+                )
             parts.append(_U16.pack(len(data)))
             parts.append(data)
         elif kind is HeaderType.TIMESTAMP:

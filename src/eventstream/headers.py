@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from .errors import EncodeError
 from .header_block import Entry, parse_header_block, serialise_header_block
@@ -21,10 +21,12 @@ from .header_values import (
     millis_to_value,
 )
 
-__all__ = ["Header", "Headers", "HeadersInput"]
+__all__ = ["Header", "HeaderInputValue", "Headers", "HeadersInput"]
 
+#: A value Message/Headers accept: any HeaderValue, or a bytearray/memoryview (stored as bytes).
+HeaderInputValue = HeaderValue | bytearray | memoryview
 #: What Message/Headers accept: a mapping, or an iterable of (name, value) pairs (order is kept).
-HeadersInput = Mapping[str, HeaderValue] | Iterable[tuple[str, HeaderValue]]
+HeadersInput = Mapping[str, HeaderInputValue] | Iterable[tuple[str, HeaderInputValue]]
 
 _INT32_MIN = -(1 << 31)
 _INT32_MAX = (1 << 31) - 1
@@ -104,10 +106,23 @@ class Headers(Mapping[str, HeaderValue]):
     _wire: bytes | None
     _hash: int | None
 
+    # Two overloads rather than one union parameter: under a union context mypy infers a mixed dict literal
+    # such as {"a": 1, "b": "x"} as dict[str, object] and rejects it.
+    @overload
+    def __init__(self, headers: Mapping[str, HeaderInputValue] = ...) -> None: ...
+
+    @overload
+    def __init__(self, headers: Iterable[tuple[str, HeaderInputValue]]) -> None: ...
+
     def __init__(self, headers: HeadersInput = ()) -> None:
         if isinstance(headers, Headers):
             self._entries, self._values, self._types, self._wire, self._hash = (
-                headers._entries, headers._values, headers._types, headers._wire, headers._hash)
+                headers._entries,
+                headers._values,
+                headers._types,
+                headers._wire,
+                headers._hash,
+            )
             return
         items: Iterable[object] = headers.items() if isinstance(headers, Mapping) else headers
         entries: list[Header] = []

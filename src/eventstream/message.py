@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
-from .headers import Headers, HeadersInput
+from .headers import HeaderInputValue, Headers, HeadersInput
 
 __all__ = ["Message"]
 
@@ -24,6 +25,16 @@ class Message:
 
     headers: Headers
     payload: bytes
+
+    @overload
+    def __init__(
+        self, headers: Mapping[str, HeaderInputValue] = ..., payload: bytes | bytearray | memoryview = ...
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self, headers: Iterable[tuple[str, HeaderInputValue]], payload: bytes | bytearray | memoryview = ...
+    ) -> None: ...
 
     def __init__(self, headers: HeadersInput = (), payload: bytes | bytearray | memoryview = b"") -> None:
         if type(headers) is not Headers:
