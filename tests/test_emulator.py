@@ -457,3 +457,12 @@ def test_two_hundred_concurrent_streams() -> None:
         assert len(emu.requests) == 200
     assert len(set(results)) == 1
     assert len(frames_of(results[0])) == 25
+
+
+def test_received_at_shows_the_gaps_between_requests(emu: Emulator) -> None:
+    post(emu, claude_body())
+    time.sleep(0.2)
+    post(emu, claude_body())
+    first, second = emu.requests
+    assert second.received_at - first.received_at >= 0.2
+    assert first.received_at <= time.monotonic()

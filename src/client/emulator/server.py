@@ -55,7 +55,9 @@ class RecordedRequest:
     """One request the emulator received and what it answered (``status``; ``error``: the error's name).
 
     ``path`` is the request target exactly as received (still percent-encoded, with any query);
-    ``model_id`` the decoded model id when the route matched. ``repr`` hides credentials.
+    ``model_id`` the decoded model id when the route matched; ``fault`` the fault acted out, if any;
+    ``received_at`` the ``time.monotonic()`` at which the request head arrived (the gaps between retries
+    show the client's backoff). ``repr`` hides credentials.
     """
 
     method: str
@@ -347,7 +349,7 @@ class Emulator:
             return False
         except asyncio.TimeoutError:
             return False
-        received_at = time.time()
+        received_at = time.monotonic()
         try:
             head = parse_head(raw_head)
             if (head.get("expect") or "").lower() == "100-continue":
