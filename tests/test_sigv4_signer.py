@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sigv4
 from sigv4 import Credentials, SignedRequest, presign_request, sign_request
@@ -473,3 +475,60 @@ def test_public_names() -> None:
     assert "SigV4Auth" in dir(sigv4)
     with pytest.raises(AttributeError):
         _ = sigv4.NoSuchThing
+
+
+# --- robustness -------------------------------------------------------------------------------------------
+
+
+@given(
+    method=st.text(max_size=8),
+    url=st.one_of(st.text(max_size=40), st.text(max_size=30).map(lambda s: f"https://h/{s}")),
+    headers=st.lists(st.tuples(st.text(max_size=10), st.text(max_size=10)), max_size=4),
+    body=st.binary(max_size=16),
+    token=st.one_of(st.none(), st.text(max_size=10)),
+    region=st.text(max_size=6),
+    presign=st.booleans(),
+)
+def test_any_input_signs_or_fails_with_a_typed_error(
+    *,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    token: str | None,
+    region: str,
+    presign: bool,
+) -> None:
+    credentials = Credentials("AKID", SECRET, token or None)
+    try:
+        if presign:
+            signed = presign_request(
+                method, url, headers, body, expires_in=60, credentials=credentials, region=region, service="s"
+            )
+        else:
+            signed = sign_request(
+                method, url, headers, body, credentials=credentials, region=region, service="s"
+            )
+    except (ValueError, TypeError) as exc:
+        assert SECRET not in str(exc)
+        assert str(exc)
+        return
+    assert len(signed.signature) == 64
+    assert signed.signed_headers.split(";") == sorted(signed.signed_headers.split(";"))
+
+
+def test_lone_surrogates_are_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        sign(headers=[("X-Bad", "\ud800")])
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        sign(credentials=Credentials("AK", "secret\udcff"))
+    with pytest.raises(TypeError, match="timestamp must be"):
+        sign(timestamp="20240501T120000Z")
+
+
+def test_timestamps_far_from_now_format_with_four_digit_years() -> None:
+    assert (
+        sign(timestamp=datetime(1970, 1, 1, tzinfo=timezone.utc)).header("x-amz-date") == "19700101T000000Z"
+    )
+    far = sign(timestamp=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc))
+    assert far.header("x-amz-date") == "99991231T235959Z"

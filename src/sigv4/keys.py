@@ -27,7 +27,11 @@ def derive_signing_key(secret_access_key: str, date: str, region: str, service: 
             raise ValueError(f"invalid SigV4 {label} {value!r}: must be non-empty, printable, without '/'")
     if len(date) != 8 or not date.isdigit():
         raise ValueError(f"invalid SigV4 date {date!r}: expected YYYYMMDD")
-    key = hmac.digest(("AWS4" + secret_access_key).encode("utf-8"), date.encode("ascii"), "sha256")
+    try:
+        secret = ("AWS4" + secret_access_key).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the secret access key is not valid Unicode (lone surrogate)") from None
+    key = hmac.digest(secret, date.encode("ascii"), "sha256")
     key = hmac.digest(key, region.encode("utf-8"), "sha256")
     key = hmac.digest(key, service.encode("utf-8"), "sha256")
     return hmac.digest(key, b"aws4_request", "sha256")

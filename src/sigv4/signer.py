@@ -136,7 +136,8 @@ class SignedRequest:
 
 @lru_cache(maxsize=8)
 def _format_epoch(seconds: int) -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
+    t = time.gmtime(seconds)
+    return f"{t.tm_year:04d}{t.tm_mon:02d}{t.tm_mday:02d}T{t.tm_hour:02d}{t.tm_min:02d}{t.tm_sec:02d}Z"
 
 
 def _amz_date(timestamp: datetime | None) -> str:
@@ -144,6 +145,8 @@ def _amz_date(timestamp: datetime | None) -> str:
     costs more than the HMAC of the signature, and consecutive requests share their second."""
     if timestamp is None:
         return _format_epoch(int(time.time()))
+    if not isinstance(timestamp, datetime):
+        raise TypeError(f"timestamp must be a timezone-aware datetime, not {type(timestamp).__name__}")
     tzinfo = timestamp.tzinfo
     if tzinfo is not timezone.utc and (tzinfo is None or timestamp.utcoffset() is None):
         raise ValueError(f"timestamp must be timezone-aware (got naive {timestamp.isoformat()})")
@@ -245,7 +248,14 @@ def _finish(
     )
     date = amz_date[:8]
     scope = f"{date}/{region}/{service}/aws4_request"
-    string_to_sign = f"{ALGORITHM}\n{amz_date}\n{scope}\n{_sha256(canonical_request.encode()).hexdigest()}"
+    try:
+        request_hash = _sha256(canonical_request.encode()).hexdigest()
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            "cannot sign: the request has text that is not valid Unicode (a lone surrogate) at offset "
+            f"{exc.start} of the canonical request"
+        ) from None
+    string_to_sign = f"{ALGORITHM}\n{amz_date}\n{scope}\n{request_hash}"
     signature = signing_key(credentials.secret_access_key, date, region, service).sign(
         string_to_sign.encode()
     )
