@@ -517,6 +517,15 @@ def test_any_input_signs_or_fails_with_a_typed_error(
     assert signed.signed_headers.split(";") == sorted(signed.signed_headers.split(";"))
 
 
+def test_url_errors_do_not_show_the_query() -> None:
+    with pytest.raises(ValueError, match="cannot sign") as excinfo:
+        sign(url=f"/model/x?X-Amz-Security-Token={TOKEN}", headers=[])
+    assert TOKEN not in str(excinfo.value)
+    with pytest.raises(ValueError, match="cannot sign") as excinfo:
+        sign(url=f"example.com/?X-Amz-Security-Token={TOKEN}")
+    assert TOKEN not in str(excinfo.value)
+
+
 def test_lone_surrogates_are_a_clear_error() -> None:
     with pytest.raises(ValueError, match="not valid Unicode"):
         sign(headers=[("X-Bad", "\ud800")])

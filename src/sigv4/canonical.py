@@ -42,7 +42,9 @@ def split_url(url: str) -> tuple[str, str, str, str]:
     else:
         scheme, sep, rest = url.partition("://")
         if not sep or not scheme:
-            raise ValueError(f"cannot sign {url!r}: expected an absolute URL (https://host/path) or a path")
+            # Only the part before the query: a presigned URL's query carries a session token.
+            shown = url.partition("?")[0]
+            raise ValueError(f"cannot sign {shown!r}: expected an absolute URL (https://host/path) or a path")
         end = len(rest)
         for delimiter in "/?#":
             index = rest.find(delimiter, 0, end)

@@ -217,7 +217,8 @@ def _prepare(
     kept, canonical = _collect_headers(headers, _REPLACED_SIGN_BODY if sign_body else _REPLACED)
     if "host" not in canonical:
         if not host:
-            raise ValueError(f"cannot sign {url!r}: no host in the URL and no Host header")
+            shown = url.partition("?")[0]  # a presigned URL's query carries the session token
+            raise ValueError(f"cannot sign {shown!r}: no host in the URL and no Host header")
         canonical["host"] = host
         kept.insert(0, ("Host", host))
     if not isinstance(body, (bytes, bytearray, memoryview)):
