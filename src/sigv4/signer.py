@@ -282,6 +282,8 @@ def sign_request(
     ``url`` is the URL exactly as it goes on the wire (already percent-encoded; an origin-form ``/path?query``
     works when ``headers`` has ``Host``). ``headers`` is a mapping or a sequence of ``(name, value)`` str
     pairs; repeated names are signed joined by ``,`` in order (pass pairs, not a mapping that merges them).
+    All headers are signed except those in :data:`UNSIGNED_HEADERS` (``user-agent``, ``connection``, ...),
+    which are sent unsigned.
     Any ``Authorization``, ``X-Amz-Date`` and ``X-Amz-Security-Token`` (and ``x-amz-content-sha256`` with
     ``sign_body``) in ``headers`` are replaced. ``Host`` is added from the URL when absent, keeping a
     non-default port. ``timestamp`` must be timezone-aware (default: now, UTC).
@@ -290,7 +292,13 @@ def sign_request(
     ``x-amz-content-sha256``. ``normalize_path=False`` signs the path without dot-segment removal or ``//``
     collapsing (S3). ``omit_session_token=True`` sends ``X-Amz-Security-Token`` without signing it (for the
     few services that want it added after signing). The canonical URI is the wire path encoded once more,
-    as every service but S3 expects.
+    as every service but S3 expects; query parameters are percent-decoded and re-encoded (a ``+`` is a
+    literal plus), then sorted.
+
+    To verify a received request (a server, an emulator), call this with the received method, URL, headers
+    and body, ``timestamp`` parsed from the received ``X-Amz-Date`` and credentials carrying the received
+    ``X-Amz-Security-Token``, and compare ``.signature`` with ``hmac.compare_digest``: the received SigV4
+    headers are replaced, and unsigned headers changed in transit do not matter.
 
     Raises ``ValueError`` (naive timestamp, URL without host, invalid header name, region or service) or
     ``TypeError`` (headers or body of the wrong type); messages never contain the secret or the token.
