@@ -1,0 +1,401 @@
+"""client.compat against boto3 itself: the same recorded streams and error responses, served from one loopback
+server to both, must give the same dicts, events, exception classes, ``.response`` and messages."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+import client
+from client import compat
+from test_client_helpers import (
+    EVENTSTREAM,
+    Loopback,
+    Reply,
+    chunk_frame,
+    error_frame,
+    event_frame,
+    exception_frame,
+    json_chunk,
+    loopback,
+)
+
+__all__ = ["loopback"]
+
+KEY_ID = "AKIDEXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+@dataclass
+class Outcome:
+    """What a caller observes: the response dict (without body), the events, and the error, if any."""
+
+    result: dict[str, Any] | None
+    events: list[Any]
+    error_class: str | None
+    error_response: dict[str, Any] | None
+    error_text: str | None
+
+
+def _observe(make: Any, **kwargs: Any) -> Outcome:
+    events: list[Any] = []
+    result = None
+    try:
+        response = make().invoke_model_with_response_stream(**kwargs)
+        result = {k: v for k, v in response.items() if k != "body"}
+        for event in response["body"]:
+            events.append(event)
+    except (botocore.exceptions.ClientError, compat.ClientError) as err:
+        return Outcome(result, events, type(err).__name__, err.response, str(err))
+    return Outcome(result, events, None, None, None)
+
+
+def _boto3(server: Loopback, total_max_attempts: int) -> Any:
+    config = botocore.config.Config(retries={"total_max_attempts": total_max_attempts})
+    return boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=server.url,
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+        config=config,
+    )
+
+
+def _compat(server: Loopback, total_max_attempts: int) -> compat.BedrockRuntime:
+    config = botocore.config.Config(retries={"total_max_attempts": total_max_attempts})
+    return compat.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=server.url,
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+        config=config,
+    )
+
+
+def differential(server: Loopback, replies: list[Reply], attempts: int = 1, **kwargs: Any) -> Outcome:
+    """Serve ``replies`` to boto3, then the same to compat; assert they observed the same; return it."""
+    kwargs.setdefault("modelId", MODEL)
+    kwargs.setdefault("body", b'{"prompt": "hi"}')
+    server.add(*replies)
+    expected = _observe(lambda: _boto3(server, attempts), **kwargs)
+    assert not server.replies, "boto3 did not consume the scripted replies"
+    server.add(*[Reply(**{**r.__dict__, "sent": type(r.sent)()}) for r in replies])
+    got = _observe(lambda: _compat(server, attempts), **kwargs)
+    assert got == expected
+    return got
+
+
+FAMILY_CHUNKS = [
+    {"type": "message_start", "message": {"id": "msg_1", "role": "assistant", "usage": {"input_tokens": 9}}},
+    {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": "Hello \u00e9\u4e16"},
+    },
+    {"outputText": "Hi", "index": 0, "totalOutputTextTokenCount": 2, "completionReason": "FINISH"},
+    {"generation": " there", "prompt_token_count": None, "generation_token_count": 3, "stop_reason": None},
+    {"outputs": [{"text": "!", "stop_reason": "stop"}]},
+    {
+        "type": "message_stop",
+        "amazon-bedrock-invocationMetrics": {
+            "inputTokenCount": 9,
+            "outputTokenCount": 4,
+            "invocationLatency": 321,
+            "firstByteLatency": 123,
+        },
+    },
+]
+
+
+def test_stream_matches_boto3(loopback: Loopback) -> None:
+    reply = Reply(
+        headers=[
+            ("Content-Type", EVENTSTREAM),
+            ("x-amzn-RequestId", "6f1c9e3a-0000-4000-8000-000000000001"),
+            ("X-Amzn-Bedrock-Content-Type", "application/json"),
+            ("X-Amzn-Bedrock-PerformanceConfig-Latency", "optimized"),
+            ("X-Amzn-Bedrock-Service-Tier", "default"),
+            ("Date", "Wed, 25 Nov 2026 12:00:00 GMT"),
+        ],
+        parts=[json_chunk(c) for c in FAMILY_CHUNKS]
+        + [chunk_frame(b"not even json \x00\xff", compact=False), event_frame("someFutureEvent")],
+    )
+    got = differential(loopback, [reply], attempts=3)
+    assert got.error_class is None and len(got.events) == len(FAMILY_CHUNKS) + 1
+    assert got.events[1] == {"chunk": {"bytes": json.dumps(FAMILY_CHUNKS[1]).encode()}}
+    assert got.result is not None
+    assert got.result["performanceConfigLatency"] == "optimized" and got.result["serviceTier"] == "default"
+    assert got.result["ResponseMetadata"]["RetryAttempts"] == 0
+
+
+@pytest.mark.parametrize(
+    "exception_type",
+    [
+        "internalServerException",
+        "modelStreamErrorException",
+        "validationException",
+        "throttlingException",
+        "modelTimeoutException",
+        "serviceUnavailableException",
+    ],
+)
+def test_in_stream_exceptions_match_boto3(loopback: Loopback, exception_type: str) -> None:
+    payload: dict[str, Any] = {"message": f"{exception_type} after two chunks"}
+    if exception_type == "modelStreamErrorException":
+        payload.update(originalStatusCode=500, originalMessage="the model crashed")
+    reply = Reply.stream(json_chunk({"n": 1}), json_chunk({"n": 2}), exception_frame(exception_type, payload))
+    got = differential(loopback, [reply], attempts=3)
+    assert got.error_class == "EventStreamError" and len(got.events) == 2
+    assert got.error_response == {"Error": {"Code": exception_type, "Message": payload["message"]}}
+
+
+def test_in_stream_error_message_and_odd_payloads_match_boto3(loopback: Loopback) -> None:
+    got = differential(loopback, [Reply.stream(json_chunk({}), error_frame("InternalFailure", "boom"))])
+    assert got.error_response == {"Error": {"Code": "InternalFailure", "Message": "boom"}}
+    got = differential(
+        loopback, [Reply.stream(exception_frame("throttlingException", b"plain text, not JSON"))]
+    )
+    assert got.error_response == {"Error": {"Code": "throttlingException", "Message": "plain text, not JSON"}}
+    got = differential(loopback, [Reply.stream(exception_frame("validationException", {"other": 1}))])
+    assert got.error_response == {"Error": {"Code": "validationException", "Message": ""}}
+
+
+DOCUMENTED = [
+    ("AccessDeniedException", 403, {}),
+    ("ResourceNotFoundException", 404, {}),
+    ("ThrottlingException", 429, {}),
+    ("ModelNotReadyException", 429, {}),
+    ("ModelTimeoutException", 408, {}),
+    ("InternalServerException", 500, {}),
+    ("ServiceUnavailableException", 503, {}),
+    ("ModelStreamErrorException", 424, {"originalStatusCode": 502, "originalMessage": "upstream"}),
+    ("ModelErrorException", 424, {"originalStatusCode": 500, "resourceName": "arn:aws:bedrock:x"}),
+    ("ValidationException", 400, {}),
+    ("ServiceQuotaExceededException", 400, {}),
+]
+
+
+@pytest.mark.parametrize(("name", "status", "extra"), DOCUMENTED)
+def test_http_errors_match_boto3(loopback: Loopback, name: str, status: int, extra: dict[str, Any]) -> None:
+    reply = Reply.error(status, name, f"{name}: details", request_id="b7a5e0c2-1111", **extra)
+    got = differential(loopback, [reply], attempts=1)
+    assert got.error_class == name
+    assert got.error_response is not None
+    assert got.error_response["Error"] == {"Message": f"{name}: details", "Code": name}
+    assert got.error_response["ResponseMetadata"]["RequestId"] == "b7a5e0c2-1111"
+    for key, value in extra.items():
+        assert got.error_response[key] == value
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body"),
+    [
+        (418, [("Content-Type", "application/json"), ("x-amzn-RequestId", "r1")], b'{"message": "teapot"}'),
+        (
+            400,
+            [("Content-Type", "application/json")],
+            b'{"__type": "com.amazon#ValidationException", "message": "m"}',
+        ),
+        (403, [("x-amzn-ErrorType", "UnrecognizedClientException:http://x/")], b'{"Message": "bad token"}'),
+        (400, [("Content-Type", "text/plain"), ("x-amzn-RequestId", "r2")], b"not json at all"),
+        (
+            502,
+            [("Content-Type", "text/html"), ("x-amzn-RequestId", "r3")],
+            b"<html><b>Bad Gateway</b></html>",
+        ),
+        (504, [], b""),
+        (
+            400,
+            [("Content-Type", "application/json")],
+            b'{"code": "ServiceQuotaExceededException", "message": "q"}',
+        ),
+    ],
+)
+def test_unusual_error_responses_match_boto3(
+    loopback: Loopback, status: int, headers: list[tuple[str, str]], body: bytes
+) -> None:
+    reply = Reply(status=status, headers=headers, parts=[body], chunked=False)
+    got = differential(loopback, [reply], attempts=1)
+    assert got.error_class is not None
+
+
+def test_retry_metadata_matches_boto3(loopback: Loopback, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ours sleeps through client.runtime; boto3 through time.sleep in its retry handler. Neither is needed.
+    monkeypatch.setattr(client.runtime, "_sleep", lambda _delay: None)
+    monkeypatch.setattr("botocore.retries.standard.time.sleep", lambda _delay: None, raising=False)
+    throttled = Reply.error(429, "ThrottlingException", "slow down")
+    got = differential(loopback, [throttled, Reply.stream(json_chunk({"n": 1}))], attempts=3)
+    assert got.result is not None and got.result["ResponseMetadata"]["RetryAttempts"] == 1
+    exhausted = [Reply.error(503, "ServiceUnavailableException", "busy") for _ in range(2)]
+    got = differential(loopback, exhausted, attempts=2)
+    assert got.error_response is not None
+    assert got.error_response["ResponseMetadata"]["MaxAttemptsReached"] is True
+    assert got.error_text is not None and "(reached max retries: 1)" in got.error_text
+
+
+def test_request_matches_boto3(loopback: Loopback) -> None:
+    arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0"
+    kwargs = {
+        "modelId": arn,
+        "body": b'{"anthropic_version": "bedrock-2023-05-31"}',
+        "contentType": "application/json",
+        "accept": "application/json",
+        "trace": "ENABLED_FULL",
+        "guardrailIdentifier": "abc123",
+        "guardrailVersion": "DRAFT",
+        "performanceConfigLatency": "standard",
+        "serviceTier": "flex",
+    }
+    differential(loopback, [Reply.stream(json_chunk({}))], attempts=3, **kwargs)
+    theirs, ours = loopback.requests
+    assert ours.target == theirs.target and ours.body == theirs.body
+    wanted = {"content-type", "accept-encoding"}
+    picked = [
+        {k: v for k, v in r.headers.items() if k.startswith("x-amzn-bedrock-") or k in wanted}
+        for r in (theirs, ours)
+    ]
+    assert picked[0] == picked[1] and len(picked[0]) == 8
+    assert (
+        ours.headers["authorization"]
+        .split("Signature=")[0]
+        .startswith(theirs.headers["authorization"].split("SignedHeaders=")[0])
+    )
+
+
+# --- where compat deliberately differs -------------------------------------------------------------------
+
+
+def test_truncated_stream_raises_where_boto3_ends_silently(loopback: Loopback) -> None:
+    frames = [json_chunk({"n": 1}), json_chunk({"n": 2})[:20]]
+    loopback.add(Reply.stream(*frames))
+    response = _boto3(loopback, 1).invoke_model_with_response_stream(modelId=MODEL, body=b"{}")
+    assert len(list(response["body"])) == 1  # boto3: one event, then a silent end
+    loopback.add(Reply.stream(*frames))
+    response = _compat(loopback, 1).invoke_model_with_response_stream(modelId=MODEL, body=b"{}")
+    got = []
+    with pytest.raises(client.StreamError, match="mid-frame"):
+        for event in response["body"]:
+            got.append(event)
+    assert got == [{"chunk": {"bytes": b'{"n": 1}'}}]
+
+
+def test_200_json_raises_where_boto3_feeds_it_to_the_decoder(loopback: Loopback) -> None:
+    short = Reply(headers=[("Content-Type", "application/json")], parts=[b'{"x": 1}'], chunked=False)
+    long = Reply(
+        headers=[("Content-Type", "application/json")],
+        parts=[b'{"message": "an error explained in JSON, long enough"}'],
+        chunked=False,
+    )
+    loopback.add(short, long)
+    boto = _boto3(loopback, 1)
+    # boto3 decodes the JSON as frames: a short body ends silently, a longer one is a "checksum mismatch".
+    assert list(boto.invoke_model_with_response_stream(modelId=MODEL, body=b"{}")["body"]) == []
+    with pytest.raises(Exception, match="Checksum mismatch"):
+        list(boto.invoke_model_with_response_stream(modelId=MODEL, body=b"{}")["body"])
+    for reply in (short, long):
+        loopback.add(Reply(**{**reply.__dict__, "sent": type(reply.sent)()}))
+        with pytest.raises(client.UnexpectedResponseError, match="application/json"):
+            _compat(loopback, 1).invoke_model_with_response_stream(modelId=MODEL, body=b"{}")
+
+
+# --- the drop-in's surface --------------------------------------------------------------------------------
+
+
+def test_exceptions_namespace_mirrors_boto3() -> None:
+    theirs = boto3.client(
+        "bedrock-runtime", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    ours = compat.client(
+        "bedrock-runtime", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    names = {n for n in dir(theirs.exceptions) if not n.startswith("_")}
+    assert names <= set(vars(ours.exceptions)) | {"from_code"}
+    for name in names - {"from_code", "ClientError"}:
+        assert issubclass(getattr(ours.exceptions, name), compat.ClientError)
+    assert ours.exceptions.from_code("ThrottlingException") is compat.ThrottlingException
+    assert ours.exceptions.from_code("Nope") is compat.ClientError
+    assert issubclass(compat.EventStreamError, compat.ClientError)
+    assert ours.meta.region_name == "us-east-1"
+    ours.close()
+
+
+def test_arguments_are_checked_like_boto3(loopback: Loopback) -> None:
+    bedrock = _compat(loopback, 1)
+    with pytest.raises(TypeError, match="only accepts keyword arguments"):
+        bedrock.invoke_model_with_response_stream(MODEL, b"{}")
+    with pytest.raises(client.ParamValidationError, match='Missing required parameter in input: "modelId"'):
+        bedrock.invoke_model_with_response_stream(body=b"{}")
+    with pytest.raises(client.ParamValidationError, match='Unknown parameter in input: "modelID"'):
+        bedrock.invoke_model_with_response_stream(modelID=MODEL, body=b"{}")
+    with pytest.raises(client.ParamValidationError, match="not supported"):
+        bedrock.invoke_model_with_response_stream(modelId=MODEL, body=b"{}", requestMetadata={"a": "b"})
+    assert loopback.requests == []
+
+
+def test_file_like_body_session_and_close(loopback: Loopback) -> None:
+    loopback.add(Reply.stream(json_chunk({"n": 1})), Reply.stream(json_chunk({"n": 2})))
+    with compat.Session(
+        aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name="eu-west-1"
+    ).client("bedrock-runtime", endpoint_url=loopback.url) as bedrock:
+        response = bedrock.invoke_model_with_response_stream(
+            modelId=MODEL, body=io.BytesIO(b'{"from": "file"}')
+        )
+        with response["body"] as body:
+            assert list(body) == [{"chunk": {"bytes": b'{"n": 1}'}}]
+        assert isinstance(response["body"].native, client.ResponseStream)
+        assert bedrock.native.region == "eu-west-1"
+        response = bedrock.invoke_model_with_response_stream(modelId=MODEL, body='{"text": "str body"}')
+        list(response["body"])
+    assert (
+        loopback.requests[0].body == b'{"from": "file"}'
+        and loopback.requests[1].body == b'{"text": "str body"}'
+    )
+    assert "/eu-west-1/bedrock/aws4_request" in loopback.requests[0].headers["authorization"]
+
+
+def test_client_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="bedrock-runtime"):
+        compat.client("s3")
+    with pytest.raises(client.ParamValidationError, match="Partial credentials"):
+        compat.client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="only-the-id")
+    plain = compat.client(
+        "bedrock-runtime",
+        region_name="us-west-2",
+        use_ssl=False,
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+    )
+    assert plain.meta.endpoint_url == "http://bedrock-runtime.us-west-2.amazonaws.com"
+    config = botocore.config.Config(
+        region_name="ca-central-1", connect_timeout=3, read_timeout=90, retries={"max_attempts": 4}
+    )
+    configured = compat.client(
+        "bedrock-runtime", config=config, aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    settings = configured.native._settings
+    assert configured.meta.region_name == "ca-central-1"
+    assert settings.max_attempts == 5  # botocore's max_attempts counts retries
+    assert settings.timeout is not None and (settings.timeout.connect, settings.timeout.read) == (3.0, 90.0)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "7")
+    assert compat.client("bedrock-runtime", region_name="us-east-1").native._settings.max_attempts == 7
+
+
+def test_client_errors_pickle() -> None:
+    err = compat.ThrottlingException({"Error": {"Code": "ThrottlingException", "Message": "m"}}, "Op")
+    clone = pickle.loads(pickle.dumps(err))
+    assert (
+        type(clone) is compat.ThrottlingException
+        and clone.response == err.response
+        and str(clone) == str(err)
+    )
