@@ -71,6 +71,8 @@ class _Style:
 
     sep: str
     rule: str
+    arrow: str
+    mark: str
     dim: str
     bold: str
     reset: str
@@ -79,14 +81,14 @@ class _Style:
     def for_stream(cls, stream: IO[str]) -> _Style:
         encoding = getattr(stream, "encoding", None) or "ascii"
         try:
-            "·─".encode(encoding)
-            sep, rule = " · ", "──"
+            "·─→▸".encode(encoding)
+            sep, rule, arrow, mark = " · ", "──", " → ", "▸"
         except (UnicodeEncodeError, LookupError):
-            sep, rule = " | ", "--"
+            sep, rule, arrow, mark = " | ", "--", " -> ", ">"
         tty = bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
         if tty:
-            return cls(sep, rule, "\x1b[2m", "\x1b[1m", "\x1b[0m")
-        return cls(sep, rule, "", "", "")
+            return cls(sep, rule, arrow, mark, "\x1b[2m", "\x1b[1m", "\x1b[0m")
+        return cls(sep, rule, arrow, mark, "", "", "")
 
 
 def _size(count: int) -> str:
@@ -434,15 +436,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     recorder = _Recorder(args.record)
     try:
         with Emulator(pace=args.pace, region=DEMO_REGION) as emu:
+            stages = style.arrow.join(
+                ("httpx", "HTTP/1.1 chunks", "event-stream frames (CRC-checked)", "typed chunks", "text")
+            )
             err.write(
-                f"{style.bold}bedrock-stream demo{style.reset}: "
-                f"a local Bedrock Runtime emulator at {emu.url}\n"
-                f"{style.dim}  the whole stack runs here: SigV4 signing ({EXAMPLE_ACCESS_KEY_ID}, the AWS "
-                f"documentation's example key; region {DEMO_REGION}; service bedrock) -> HTTP/1.1 -> "
-                f"event-stream frames -> typed chunks. No AWS account, no network.{style.reset}\n"
+                f"{style.bold}bedrock-stream demo{style.reset}{style.sep}a local Bedrock Runtime at "
+                f"{emu.url}{style.sep}no AWS account, no network\n{style.dim}"
+                f"  signing  SigV4 with {EXAMPLE_ACCESS_KEY_ID} (the AWS docs' example key){style.sep}"
+                f"{DEMO_REGION}{style.sep}service bedrock\n"
+                f"  path     {stages}\n"
             )
             if args.fault:
-                err.write(f"{style.dim}  injected fault: {args.fault}{style.reset}\n")
+                err.write(f"  fault    {args.fault}\n")
+            err.write(style.reset)
             http = _http_client(recorder, fault_headers, _timeout(args))
             status = EXIT_OK
             with (
@@ -456,7 +462,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 ) as bedrock,
             ):
                 for job in jobs:
-                    err.write(f"\n{style.bold}{job.model_id}{style.reset}\n")
+                    err.write(f"\n{style.bold}{style.mark} {job.model_id}{style.reset}\n")
                     err.flush()
                     status = max(
                         status,
