@@ -202,34 +202,27 @@ class Decoder:
         base = self._offset
         max_size = self._max_message_size
         last_raw = self._last_raw
+        last_length = len(last_raw)
         last_headers = self._last_headers
         new_message, set_headers, set_payload = _new_message, _set_headers, _set_payload
         try:
             while end - pos >= PRELUDE_LENGTH:
                 total, headers_length, prelude_crc = _unpack_prelude(buf, pos)
                 crc = crc32(buf[pos : pos + 8])
-                if crc != prelude_crc:
-                    raise PreludeChecksumMismatch(
-                        f"prelude checksum mismatch: computed 0x{crc:08x}, frame says 0x{prelude_crc:08x}",
-                        offset=base + pos,
-                        prelude=buf[pos : pos + PRELUDE_LENGTH],
-                    )
-                if total < MIN_FRAME_LENGTH or headers_length > total - MIN_FRAME_LENGTH:
-                    raise InvalidLength(
-                        f"invalid lengths: total length {total}, headers length {headers_length} (a "
-                        f"frame needs total >= {MIN_FRAME_LENGTH} and headers length <= total - 16)",
-                        offset=base + pos,
-                        prelude=buf[pos : pos + PRELUDE_LENGTH],
-                    )
-                if headers_length > MAX_HEADERS_LENGTH:
-                    raise InvalidLength(
-                        f"headers length {headers_length} exceeds the format's limit of {MAX_HEADERS_LENGTH}",
-                        offset=base + pos,
-                        prelude=buf[pos : pos + PRELUDE_LENGTH],
-                    )
-                if total > max_size:
-                    raise FrameTooLarge(
-                        f"frame of {total} bytes exceeds max_message_size {max_size}",
+                # One combined test on the hot path; _prelude_error sorts out which rule was broken.
+                # (total < 16 needs no test of its own: then total - 16 < 0 <= headers_length.)
+                if (
+                    crc != prelude_crc
+                    or headers_length > total - MIN_FRAME_LENGTH
+                    or total > max_size
+                    or headers_length > MAX_HEADERS_LENGTH
+                ):
+                    raise _prelude_error(
+                        crc,
+                        prelude_crc,
+                        total,
+                        headers_length,
+                        max_size=max_size,
                         offset=base + pos,
                         prelude=buf[pos : pos + PRELUDE_LENGTH],
                     )
@@ -239,7 +232,7 @@ class Decoder:
                     break
                 headers_start = pos + PRELUDE_LENGTH
                 headers_end = headers_start + headers_length
-                if headers_length == len(last_raw) and buf.startswith(last_raw, headers_start):
+                if headers_length == last_length and buf.startswith(last_raw, headers_start):
                     headers = last_headers
                     miss = False
                 else:
@@ -268,6 +261,7 @@ class Decoder:
                         # Only blocks of frames whose CRC matched enter the cache.
                         self._cache.put(raw, headers)
                     last_raw = raw
+                    last_length = headers_length
                     last_headers = headers
                 # Inlined trusted_message(): headers and payload are already valid.
                 message = new_message(Message)
@@ -288,6 +282,34 @@ class Decoder:
         self._last_headers = last_headers
         self._offset = base + pos
         return out, pos
+
+
+def _prelude_error(
+    crc: int, prelude_crc: int, total: int, headers_length: int, *, max_size: int, offset: int, prelude: bytes
+) -> DecodeError:
+    """The error for a prelude that failed the decoder's combined check, in check order."""
+    if crc != prelude_crc:
+        return PreludeChecksumMismatch(
+            f"prelude checksum mismatch: computed 0x{crc:08x}, frame says 0x{prelude_crc:08x}",
+            offset=offset,
+            prelude=prelude,
+        )
+    if total < MIN_FRAME_LENGTH or headers_length > total - MIN_FRAME_LENGTH:
+        return InvalidLength(
+            f"invalid lengths: total length {total}, headers length {headers_length} (a frame needs "
+            f"total >= {MIN_FRAME_LENGTH} and headers length <= total - {MIN_FRAME_LENGTH})",
+            offset=offset,
+            prelude=prelude,
+        )
+    if headers_length > MAX_HEADERS_LENGTH:
+        return InvalidLength(
+            f"headers length {headers_length} exceeds the format's limit of {MAX_HEADERS_LENGTH}",
+            offset=offset,
+            prelude=prelude,
+        )
+    return FrameTooLarge(
+        f"frame of {total} bytes exceeds max_message_size {max_size}", offset=offset, prelude=prelude
+    )
 
 
 def _with_offsets(
