@@ -466,3 +466,36 @@ def test_received_at_shows_the_gaps_between_requests(emu: Emulator) -> None:
     first, second = emu.requests
     assert second.received_at - first.received_at >= 0.2
     assert first.received_at <= time.monotonic()
+
+
+def wait_until(condition: Any, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return bool(condition())
+
+
+def test_a_client_closing_a_paced_stream_early_is_noticed_at_once() -> None:
+    with Emulator(pace=10.0) as emu:
+        url = emu.url + CLAUDE_PATH
+        body = claude_body()
+        with httpx.stream("POST", url, headers=signed_headers(url, body), content=body, timeout=TIMEOUT) as r:
+            pieces = r.iter_raw()  # kept: dropping the generator would close the response
+            next(pieces)
+            time.sleep(0.2)
+            assert emu.open_connections == 1
+        # Closed long before the next frame was due (10 s away).
+        assert wait_until(lambda: emu.open_connections == 0, 2.0)
+
+
+def test_connections_are_reused_with_keep_alive(emu: Emulator) -> None:
+    url = emu.url + CLAUDE_PATH
+    body = claude_body()
+    with httpx.Client(timeout=TIMEOUT) as http:
+        for _ in range(3):
+            assert http.post(url, headers=signed_headers(url, body), content=body).status_code == 200
+        assert emu.connections_accepted == 1
+        assert emu.open_connections == 1
+    assert wait_until(lambda: emu.open_connections == 0)

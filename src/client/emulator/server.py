@@ -149,6 +149,7 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._accepted = 0
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._bound_port: int | None = None
@@ -260,6 +261,16 @@ class Emulator:
         with self._lock:
             self._requests.clear()
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now (streaming, or kept alive between requests)."""
+        return len(self._connections)
+
+    @property
+    def connections_accepted(self) -> int:
+        """Client connections accepted since start (one per request unless the client keeps them alive)."""
+        return self._accepted
+
     def now(self) -> float:
         """The emulator's clock: this machine's time plus ``clock_offset`` (seconds since the epoch)."""
         return time.time() + self.clock_offset
@@ -316,6 +327,7 @@ class Emulator:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self._accepted += 1
         graceful = False
         try:
             keep_alive = True
@@ -432,8 +444,8 @@ class Emulator:
             if index == len(frames):
                 break
             await out.send(frames[index])
-            if self.pace and index < len(frames) - 1:
-                await asyncio.sleep(self.pace)
+            if self.pace and index < len(frames) - 1 and not await _pause(reader, self.pace):
+                return False  # the client hung up: stop streaming to nobody
         await out.finish()
         return True
 
@@ -472,11 +484,7 @@ class Emulator:
             return True
         if kind is FaultKind.STALL:
             await out.flush()
-            # Wait out the stall, or stop early when the client hangs up (its read returns EOF).
-            with contextlib.suppress(asyncio.TimeoutError):
-                if await asyncio.wait_for(reader.read(1), fault.seconds) == b"":
-                    return False
-            return None
+            return None if await _pause(reader, fault.seconds) else False
         return None
 
 
@@ -516,6 +524,18 @@ class _ChunkedWriter:
         self._writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._writer.wait_closed(), _SHUTDOWN_TIMEOUT)
+
+
+async def _pause(reader: asyncio.StreamReader, seconds: float) -> bool:
+    """Wait ``seconds`` mid-response; False as soon as the client hangs up (its side reads as EOF).
+
+    Watching the socket while waiting is what lets a paced or stalled stream notice a client that closed
+    early at once, instead of at its next write.
+    """
+    try:
+        return await asyncio.wait_for(reader.read(1), seconds) != b""
+    except asyncio.TimeoutError:
+        return True
 
 
 async def _read_body(head: RequestHead, reader: asyncio.StreamReader) -> bytes:
