@@ -11,8 +11,9 @@ alternating order, with the garbage collector paused during a timed call as ``ti
    a single ``zlib.crc32`` over the same bytes (the floor: every byte must be checksummed). Reported: decode
    throughput as a fraction of crc32's (goal: >= 50%), and botocore's for context.
 3. **Linear scaling** -- 10k and 100k chunk frames, each fed as one buffer to a new decoder. Reported:
-   t(100k) / t(10k) (goal: <= 11; linear is 10); a 10k sample times ten calls and divides by ten. botocore re-slices its buffer after every frame, so its ratio is shown for
-   1k vs 4k frames (quadratic: ~16 for 4x the frames); larger counts take minutes.
+   t(100k) / t(10k) (goal: <= 11; linear is 10); a 10k sample times ten calls and divides by ten.
+   botocore re-slices its buffer after every frame, so its ratio is shown for 1k vs 4k frames (linear
+   would be 4, quadratic 16); larger counts take minutes.
 
 Before timing, both decoders are checked to return the same messages.
 
@@ -48,7 +49,8 @@ def chunk_frames(count: int) -> list[bytes]:
     """Bedrock chunk frames around 250 bytes: Claude text deltas in the base64 + padding envelope."""
     frames = []
     for i in range(count):
-        event = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f" word{i}"}}
+        delta = {"type": "text_delta", "text": f" word{i}"}
+        event = {"type": "content_block_delta", "index": 0, "delta": delta}
         envelope = {
             "bytes": base64.b64encode(json.dumps(event, separators=(",", ":")).encode()).decode(),
             "p": PAD[: 1 + (i * 23 + 7) % 24],
@@ -153,7 +155,7 @@ def bench_large(rounds: int, frames: int) -> dict[str, float]:
     }
 
 
-def bench_scaling(rounds: int, botocore_rounds: int) -> dict[str, float]:
+def bench_scaling(rounds: int, boto_rounds: int) -> dict[str, float]:
     frames = chunk_frames(10_000)
     small = b"".join(frames)
     large = small * 10  # 100k frames
@@ -166,7 +168,7 @@ def bench_scaling(rounds: int, botocore_rounds: int) -> dict[str, float]:
 
     medians = interleaved({"10k": ten_small, "100k": lambda: ours([large])}, rounds)
     boto_small, boto_large = b"".join(frames[:1000]), b"".join(frames[:4000])
-    boto = interleaved({"1k": lambda: theirs([boto_small]), "4k": lambda: theirs([boto_large])}, botocore_rounds)
+    boto = interleaved({"1k": lambda: theirs([boto_small]), "4k": lambda: theirs([boto_large])}, boto_rounds)
     per_10k = medians["10k"] / 10
     return {
         "eventstream_10k_s": per_10k,
@@ -183,27 +185,30 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
     args = parser.parse_args()
 
-    results = {
-        "python": platform.python_version(),
-        "botocore": botocore.__version__,
-        "rounds": args.rounds,
-        "chunks_4k_reads": bench_chunks(args.rounds, args.frames),
-        "payload_1mib": bench_large(args.rounds, 16),
-        "scaling_one_buffer": bench_scaling(args.rounds, 3),
-    }
+    chunks = bench_chunks(args.rounds, args.frames)
+    large = bench_large(args.rounds, 16)
+    scaling = bench_scaling(args.rounds, 3)
     if args.json:
+        results = {
+            "python": platform.python_version(),
+            "botocore": botocore.__version__,
+            "rounds": args.rounds,
+            "chunks_4k_reads": chunks,
+            "payload_1mib": large,
+            "scaling_one_buffer": scaling,
+        }
         print(json.dumps(results, indent=2))
         return
-    chunks, large, scaling = results["chunks_4k_reads"], results["payload_1mib"], results["scaling_one_buffer"]
-    assert isinstance(chunks, dict) and isinstance(large, dict) and isinstance(scaling, dict)
-    print(f"Python {results['python']}, botocore {results['botocore']}; medians of {args.rounds} interleaved rounds\n")
+    rounds = f"medians of {args.rounds} interleaved rounds"
+    print(f"Python {platform.python_version()}, botocore {botocore.__version__}; {rounds}\n")
     print(f"1. Bedrock chunk frames ({chunks['mean_frame_bytes']:.0f} bytes avg), 4 KiB reads")
     print(f"   eventstream {chunks['eventstream_frames_per_s']:>12,.0f} frames/s")
     print(f"   botocore    {chunks['botocore_frames_per_s']:>12,.0f} frames/s")
     print(f"   ratio        {chunks['ratio_vs_botocore']:>11.1f}x botocore   (goal >= 5x)\n")
-    print(f"2. 1 MiB payload frames ({large['frames']:.0f}), throughput relative to zlib.crc32 over the same bytes")
+    print(f"2. 1 MiB payload frames ({large['frames']:.0f}), throughput relative to zlib.crc32")
     print(f"   crc32                    {large['crc32_mib_per_s']:>8,.0f} MiB/s")
-    print(f"   eventstream, one buffer  {large['eventstream_one_buffer_vs_crc32']:>8.0%} of crc32   (goal >= 50%)")
+    one_buffer = large["eventstream_one_buffer_vs_crc32"]
+    print(f"   eventstream, one buffer  {one_buffer:>8.0%} of crc32   (goal >= 50%)")
     print(f"   eventstream, 64 KiB reads{large['eventstream_64k_reads_vs_crc32']:>8.0%} of crc32")
     print(f"   botocore, 64 KiB reads   {large['botocore_64k_reads_vs_crc32']:>8.0%} of crc32\n")
     print("3. Scaling, all frames fed as one buffer")
@@ -211,7 +216,7 @@ def main() -> None:
         f"   eventstream 100k / 10k frames: {scaling['eventstream_100k_over_10k']:.2f}x time   (goal <= 11; "
         f"{scaling['eventstream_10k_s'] * 1e3:.1f} ms -> {scaling['eventstream_100k_s'] * 1e3:.1f} ms)"
     )
-    print(f"   botocore      4k / 1k frames:  {scaling['botocore_4k_over_1k']:.2f}x time   (linear would be 4)")
+    print(f"   botocore      4k / 1k frames:  {scaling['botocore_4k_over_1k']:.2f}x time   (linear: 4)")
 
 
 if __name__ == "__main__":

@@ -143,7 +143,6 @@ class Decoder:
             raise self._error.with_traceback(None)
         if self._have:
             pending = b"".join(self._parts)
-            self._parts = [pending]
             if self._have < PRELUDE_LENGTH:
                 reason = f"stream ended inside a frame's prelude ({self._have} of {PRELUDE_LENGTH} bytes)"
             else:
@@ -263,7 +262,7 @@ class Decoder:
                     last_raw = raw
                     last_length = headers_length
                     last_headers = headers
-                # Inlined trusted_message(): headers and payload are already valid.
+                # Headers and payload are already valid: build the Message without __init__'s checks.
                 message = new_message(Message)
                 set_headers(message, headers)
                 set_payload(message, buf[headers_end:payload_end])
