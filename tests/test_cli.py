@@ -435,3 +435,23 @@ def test_importing_client_loads_neither_the_cli_nor_the_emulator() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.usefixtures("example_env")
+def test_a_session_token_echoed_by_the_service_is_never_printed(
+    capsys: pytest.CaptureFixture[str], emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    echoed = (
+        "The request signature we calculated does not match the signature you provided.\n\n"
+        "The Canonical String for this request should have been\n'POST\n/\n\nhost:x\n"
+        f"x-amz-security-token:{SECRET_TOKEN}\n\nhost;x-amz-security-token\nabc'\n"
+    )
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise client.AccessDeniedException(echoed, status_code=403, error_code="InvalidSignatureException")
+
+    monkeypatch.setattr(client.BedrockRuntimeClient, "invoke_model_with_response_stream", refused)
+    assert main(["invoke", "--endpoint-url", emu.url, CLAUDE, "hi", "-v"]) == 1  # -v after the command
+    err = capsys.readouterr().err
+    assert "x-amz-security-token:<session token redacted>" in err
+    assert_no_secret(err)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -51,6 +52,7 @@ FAMILY_MODELS = (
 )
 DEFAULT_MAX_TOKENS = 512
 _REDACTED_TOKEN = "<session token redacted>"
+_TOKEN_LINE = re.compile(r"(x-amz-security-token:)[^\n']*", re.IGNORECASE)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -649,6 +651,13 @@ class _FailureError(Exception):
 # --- the parser --------------------------------------------------------------------------------------------
 
 
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    # Also after the subcommand (`bedrock-stream invoke ... -v`); SUPPRESS keeps the top-level default.
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="full errors, tracebacks"
+    )
+
+
 def _add_stream_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body", metavar="FILE", help="the request body, from a file (- for standard input)")
     parser.add_argument(
@@ -689,6 +698,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--all-families", action="store_true", help="one model of each family in turn")
     demo.add_argument("--pace", type=float, default=0.03, help="seconds between frames (default 0.03)")
     _add_stream_options(demo)
+    _add_verbose(demo)
     demo.set_defaults(handler=_cmd_demo)
 
     invoke = commands.add_parser("invoke", help="stream a model's answer (InvokeModelWithResponseStream)")
@@ -703,6 +713,7 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("--performance-config-latency", choices=("standard", "optimized"))
     invoke.add_argument("--service-tier", choices=("priority", "default", "flex", "reserved"))
     _add_stream_options(invoke)
+    _add_verbose(invoke)
     invoke.set_defaults(handler=_cmd_invoke)
 
     decode = commands.add_parser("decode", help="dump a recorded event stream as JSON lines")
@@ -710,6 +721,7 @@ def _parser() -> argparse.ArgumentParser:
         "file", metavar="FILE", help="recorded stream (invoke --record), - for standard input"
     )
     decode.add_argument("--max-message-size", type=int, help="largest frame accepted, bytes")
+    _add_verbose(decode)
     decode.set_defaults(handler=_cmd_decode)
 
     sign = commands.add_parser(
@@ -732,6 +744,7 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument(
         "--example-keys", action="store_true", help="the AWS documentation's example keys (as the emulator)"
     )
+    _add_verbose(sign)
     sign.set_defaults(handler=_cmd_sign)
 
     serve = commands.add_parser("serve", help="run the emulator in the foreground until Ctrl-C")
@@ -748,6 +761,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help="accept this API key (repeatable)",
     )
+    _add_verbose(serve)
     serve.set_defaults(handler=_cmd_serve)
     return parser
 
@@ -772,6 +786,8 @@ def _describe(exc: BaseException, verbose: bool) -> str:
         text = f"{name}{where}: {exc.message}"
     else:
         text = str(exc) or type(exc).__name__
+    # The service echoes the canonical request it expected, session token included: never print that.
+    text = _TOKEN_LINE.sub(rf"\1{_REDACTED_TOKEN}", text)
     lines = text.strip().splitlines() or [""]
     if verbose or len(lines) == 1:
         return text.strip()
