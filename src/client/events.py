@@ -22,7 +22,7 @@ from .errors import (
     error_from_exception_message,
 )
 
-__all__ = ["Chunk", "type_message"]
+__all__ = ["Chunk", "fast_chunk_bytes", "new_chunk", "type_message"]
 
 
 class Chunk:
@@ -69,6 +69,17 @@ class Chunk:
         return (Chunk, (self.bytes,))
 
 
+_new_object = object.__new__
+_set_chunk_bytes: Any = Chunk.__dict__["bytes"].__set__
+
+
+def new_chunk(data: builtins.bytes) -> Chunk:
+    """A Chunk without going through ``__init__`` (the per-event hot path; ``data`` must be bytes)."""
+    chunk: Chunk = _new_object(Chunk)
+    _set_chunk_bytes(chunk, data)
+    return chunk
+
+
 if sys.version_info >= (3, 11):
 
     def _b64decode(data: builtins.bytes) -> builtins.bytes:
@@ -83,31 +94,33 @@ else:  # pragma: no cover - exercised only on 3.10
 
 _FAST_PREFIX = b'{"bytes":"'
 _FAST_START = len(_FAST_PREFIX)
-_PAD_PREFIX = b',"p":"'
+_PAD_MEMBER = b'","p":"'
+_PAD_START = len(_PAD_MEMBER)
+_OBJECT_END = b'"}'
 
 
-def _fast_chunk_bytes(payload: builtins.bytes) -> builtins.bytes | None:
+def fast_chunk_bytes(payload: builtins.bytes) -> builtins.bytes | None:
     """Decode the service's exact compact layout without a JSON parser, or return None to fall back.
 
     Every chunk the service sends looks like ``{"bytes":"<base64>","p":"<letters>"}``. A base64 alphabet has
-    no ``"`` or ``\\``, so the value ends at the next quote; the tail is checked to be exactly the padding
-    member (no escapes, one closing brace) so nothing a full parser would reject slips through. This is
-    about 20x cheaper than json.loads + base64 and runs once per streamed event.
+    no ``"`` or ``\\``, so the value ends at the next quote; what follows must be exactly the padding member
+    (ASCII letters and digits only) and the closing brace, so nothing a full parser would reject, or read
+    differently, slips through. This is several times cheaper than json.loads + base64 and runs once per
+    streamed event.
     """
-    if not payload.startswith(_FAST_PREFIX):
+    if payload[:_FAST_START] != _FAST_PREFIX:
         return None
     end = payload.find(b'"', _FAST_START)
-    if end < 0:
-        return None
-    tail = payload[end + 1 :]
-    if tail != b"}":
-        if not (tail.startswith(_PAD_PREFIX) and tail.endswith(b'"}')):
+    if payload[end : end + _PAD_START] == _PAD_MEMBER:
+        if payload[-2:] != _OBJECT_END:
             return None
-        pad = tail[len(_PAD_PREFIX) : -2]
+        pad = payload[end + _PAD_START : -2]
         # The service pads with ASCII letters and digits; anything else (an escape, a control character,
         # non-ASCII bytes that may not be UTF-8) goes to the full parser, which knows every JSON rule.
         if pad and not pad.isalnum():
             return None
+    elif payload[end:] != _OBJECT_END:
+        return None
     try:
         return _b64decode(payload[_FAST_START:end])
     except (binascii.Error, ValueError):
@@ -115,7 +128,7 @@ def _fast_chunk_bytes(payload: builtins.bytes) -> builtins.bytes | None:
 
 
 def _chunk_from_payload(payload: builtins.bytes, index: int) -> Chunk:
-    data = _fast_chunk_bytes(payload)
+    data = fast_chunk_bytes(payload)
     if data is not None:
         return Chunk(data)
     try:

@@ -27,7 +27,7 @@ import httpx
 from eventstream import DecodeError, Decoder, Message
 
 from .errors import BedrockRuntimeError, StreamError
-from .events import Chunk, type_message
+from .events import Chunk, fast_chunk_bytes, new_chunk, type_message
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -43,20 +43,18 @@ class StreamCore:
     throttling exception in the same network read yields the chunk, then raises). ``error`` is sticky.
     """
 
-    __slots__ = ("_decoder", "bytes_received", "error", "messages", "request_id")
+    __slots__ = ("_decoder", "error", "messages", "request_id")
 
     def __init__(self, request_id: str | None) -> None:
         self._decoder = Decoder()
         self.request_id = request_id
         self.error: BedrockRuntimeError | None = None
         self.messages = 0
-        self.bytes_received = 0
 
     def feed(self, data: bytes) -> list[Chunk]:
         """Decode ``data`` (any split of the stream) and type the complete messages it finishes."""
         if self.error is not None:
             return []
-        self.bytes_received += len(data)
         try:
             messages = self._decoder.feed(data)
         except DecodeError as exc:
@@ -77,18 +75,33 @@ class StreamCore:
 
     def _type(self, messages: Iterable[Message]) -> list[Chunk]:
         events: list[Chunk] = []
-        request_id = self.request_id
+        append = events.append
         for message in messages:
+            headers = message.headers
+            # Hot path, inlined: a chunk in the service's own layout. Everything else (exceptions, errors,
+            # other layouts, unknown types) goes through type_message, which knows every case.
+            if headers.get(":event-type") == "chunk" and headers.get(":message-type") == "event":
+                data = fast_chunk_bytes(message.payload)
+                if data is not None:
+                    self.messages += 1
+                    append(new_chunk(data))
+                    continue
             index = self.messages
             self.messages = index + 1
             try:
-                event = type_message(message.headers, message.payload, index=index, request_id=request_id)
+                event = type_message(headers, message.payload, index=index, request_id=self.request_id)
             except BedrockRuntimeError as err:
                 self.error = err
                 break
             if event is not None:
-                events.append(event)
+                append(event)
         return events
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes fed so far (complete frames plus the pending part of the next one)."""
+        decoder = self._decoder
+        return decoder.offset + decoder.pending
 
     def finish(self) -> None:
         """The body ended: raise :class:`StreamError` if it ended inside a frame (or a stored error)."""
