@@ -414,3 +414,73 @@ async def test_async_stall_past_read_timeout(loopback: Loopback) -> None:
                     await stream.__anext__()
     finally:
         gate.set()
+
+
+# --- unusual but survivable --------------------------------------------------------------------------------
+
+
+def test_a_compressed_stream_and_error_body_are_decompressed(loopback: Loopback) -> None:
+    import gzip
+
+    frames = [json_chunk({"n": i}) for i in range(3)]
+    loopback.add(
+        Reply(
+            headers=[("Content-Type", EVENTSTREAM), ("Content-Encoding", "gzip")],
+            parts=[gzip.compress(b"".join(frames))],
+        ),
+        Reply(
+            status=400,
+            headers=[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+            parts=[gzip.compress(b'{"__type": "ValidationException", "message": "zipped"}')],
+            chunked=False,
+        ),
+    )
+    with make_client(loopback) as bedrock:
+        assert [e.json() for e in bedrock.invoke_model_with_response_stream("m", b"{}")] == [
+            {"n": i} for i in range(3)
+        ]
+        with pytest.raises(client.ValidationException, match="zipped"):
+            bedrock.invoke_model_with_response_stream("m", b"{}")
+
+
+def test_an_interrupted_stream_never_reads_as_a_clean_end(loopback: Loopback) -> None:
+    class Flaky:
+        calls = 0
+
+        def load(self) -> Credentials:
+            Flaky.calls += 1
+            if Flaky.calls > 1:
+                raise RuntimeError("the credential source went away")
+            return CREDS
+
+    loopback.add(Reply.stream(exception_frame("throttlingException", {"message": "slow"})))
+    bedrock = client.BedrockRuntimeClient(
+        "us-east-1", credentials=Flaky(), endpoint_url=loopback.url, timeout=WAIT
+    )
+    bedrock._settings.backoff = client.retry.Backoff(base=0.0)
+    with bedrock, bedrock.invoke_model_with_response_stream("m", b"{}") as stream:
+        # The in-stream throttle triggers a retry, whose signing fails with a foreign exception...
+        with pytest.raises(RuntimeError, match="went away"):
+            next(stream)
+        # ...after which the stream is over, and says why instead of ending quietly.
+        with pytest.raises(client.StreamError, match="interrupted by RuntimeError") as info:
+            next(stream)
+        assert isinstance(info.value.__cause__, RuntimeError)
+
+
+@pytest.mark.anyio
+async def test_async_cancelled_read_leaves_a_stream_that_says_so(loopback: Loopback) -> None:
+    gate = threading.Event()
+    loopback.add(Reply.stream(json_chunk({"n": 1}), gate, json_chunk({"n": 2})))
+    try:
+        async with make_async_client(loopback) as bedrock:
+            stream = await bedrock.invoke_model_with_response_stream("m", b"{}")
+            async with stream:
+                assert (await stream.__anext__()).json() == {"n": 1}
+                with anyio.move_on_after(0.2) as scope:
+                    await stream.__anext__()
+                assert scope.cancelled_caught
+                with pytest.raises(client.StreamError, match="interrupted"):
+                    await stream.__anext__()
+    finally:
+        gate.set()

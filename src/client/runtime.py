@@ -28,7 +28,7 @@ from .errors import (
 )
 from .request import EVENTSTREAM_CONTENT_TYPE, InvokeRequest, build_invoke_request, resolve_endpoint
 from .retry import DEFAULT_MAX_ATTEMPTS, Backoff, RetryAction, RetryPolicy
-from .stream import AsyncResponseStream, ResponseStream
+from .stream import AsyncResponseStream, ResponseStream, async_body_reader, body_reader
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -357,12 +357,14 @@ class BedrockRuntimeClient:
                 continue
             if settings.is_event_stream(response):
                 return response
+            parts: list[bytes] = []
             try:
-                body = _read_limited(response.iter_raw())
-            except httpx.TransportError:
-                body = b""
+                _read_limited(body_reader(response), parts)
+            except httpx.HTTPError:
+                pass  # keep what arrived: a cut error body still names the error more often than not
             finally:
                 response.close()
+            body = b"".join(parts)[:_MAX_ERROR_BODY]
             failure = settings.response_error(response, body, policy)
 
     def close(self) -> None:
@@ -385,15 +387,13 @@ class BedrockRuntimeClient:
         return f"BedrockRuntimeClient(region={self.region!r}, endpoint_url={self.endpoint_url!r})"
 
 
-def _read_limited(chunks: Iterator[bytes]) -> bytes:
-    parts: list[bytes] = []
+def _read_limited(chunks: Iterator[bytes], parts: list[bytes]) -> None:
     size = 0
     for chunk in chunks:
         parts.append(chunk)
         size += len(chunk)
         if size >= _MAX_ERROR_BODY:
-            break
-    return b"".join(parts)[:_MAX_ERROR_BODY]
+            return
 
 
 class AsyncBedrockRuntimeClient:
@@ -505,19 +505,19 @@ class AsyncBedrockRuntimeClient:
                 continue
             if settings.is_event_stream(response):
                 return response
+            parts: list[bytes] = []
+            size = 0
             try:
-                parts: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_raw():
+                async for chunk in async_body_reader(response):
                     parts.append(chunk)
                     size += len(chunk)
                     if size >= _MAX_ERROR_BODY:
                         break
-                body = b"".join(parts)[:_MAX_ERROR_BODY]
-            except httpx.TransportError:
-                body = b""
+            except httpx.HTTPError:
+                pass  # keep what arrived (as the sync client does)
             finally:
                 await response.aclose()
+            body = b"".join(parts)[:_MAX_ERROR_BODY]
             failure = settings.response_error(response, body, policy)
 
     async def aclose(self) -> None:

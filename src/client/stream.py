@@ -32,7 +32,7 @@ from .events import Chunk, fast_chunk_bytes, new_chunk, type_message
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AsyncResponseStream", "ResponseStream", "StreamCore"]
+__all__ = ["AsyncResponseStream", "ResponseStream", "StreamCore", "async_body_reader", "body_reader"]
 
 
 class StreamCore:
@@ -121,9 +121,11 @@ class StreamCore:
             raise error from exc
 
     def transport_failure(self, exc: Exception) -> StreamError:
-        """Record and return the error for a network failure while reading the body."""
+        """Record and return the error for a network (or content-decoding) failure while reading the body."""
         if isinstance(exc, httpx.TimeoutException):
             what = "stalled: no data within the read timeout"
+        elif isinstance(exc, httpx.DecodingError):
+            what = "could not be decompressed"
         else:
             what = "connection dropped"
         error = StreamError(
@@ -143,13 +145,13 @@ def _is_encoded(response: httpx.Response) -> bool:
     return encoding is not None and encoding.strip().lower() not in ("", "identity")
 
 
-def _body_reader(response: httpx.Response) -> Iterator[bytes]:
+def body_reader(response: httpx.Response) -> Iterator[bytes]:
     # Raw reads keep the network's chunk boundaries and skip httpx's decoder chain; only a body the server
     # compressed anyway (despite Accept-Encoding: identity) goes through it.
     return response.iter_bytes() if _is_encoded(response) else response.iter_raw()
 
 
-def _async_body_reader(response: httpx.Response) -> AsyncIterator[bytes]:
+def async_body_reader(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes() if _is_encoded(response) else response.aiter_raw()
 
 
@@ -189,6 +191,15 @@ class _StreamBase:
         self.request_id = headers.get("x-amzn-requestid")
         self.retry_attempts = retry_attempts
         self._core = StreamCore(self.request_id)
+
+    def _interrupted(self, exc: BaseException) -> StreamError:
+        error = StreamError(
+            f"the stream was interrupted by {type(exc).__name__}: {exc}",
+            request_id=self.request_id,
+            status_code=self.status_code,
+        )
+        error.__cause__ = exc
+        return error
 
     def _closed_error(self) -> StreamError:
         return StreamError(
@@ -236,14 +247,14 @@ class ResponseStream(_StreamBase):
                 core = self._core
                 try:
                     try:
-                        for raw in _body_reader(self._response):
+                        for raw in body_reader(self._response):
                             events = core.feed(raw)
                             if events:
                                 yielded = True
                                 yield from events
                             if core.error is not None:
                                 raise core.error
-                    except httpx.TransportError as exc:
+                    except httpx.HTTPError as exc:
                         raise core.transport_failure(exc) from exc
                     core.finish()
                     return
@@ -280,6 +291,12 @@ class ResponseStream(_StreamBase):
         except BedrockRuntimeError as err:
             self._state = _DONE
             self._core.error = err
+            raise
+        except BaseException as exc:
+            # Anything else (a cancelled task, KeyboardInterrupt, a credential provider failing on a retry)
+            # also ended the generator: later reads must not mistake that for a clean end.
+            self._state = _DONE
+            self._core.error = self._interrupted(exc)
             raise
 
     def close(self) -> None:
@@ -341,7 +358,7 @@ class AsyncResponseStream(_StreamBase):
                 core = self._core
                 try:
                     try:
-                        async for raw in _async_body_reader(self._response):
+                        async for raw in async_body_reader(self._response):
                             events = core.feed(raw)
                             if events:
                                 yielded = True
@@ -349,7 +366,7 @@ class AsyncResponseStream(_StreamBase):
                                     yield event
                             if core.error is not None:
                                 raise core.error
-                    except httpx.TransportError as exc:
+                    except httpx.HTTPError as exc:
                         raise core.transport_failure(exc) from exc
                     core.finish()
                     return
@@ -385,6 +402,12 @@ class AsyncResponseStream(_StreamBase):
         except BedrockRuntimeError as err:
             self._state = _DONE
             self._core.error = err
+            raise
+        except BaseException as exc:
+            # Anything else (a cancelled task, KeyboardInterrupt, a credential provider failing on a retry)
+            # also ended the generator: later reads must not mistake that for a clean end.
+            self._state = _DONE
+            self._core.error = self._interrupted(exc)
             raise
 
     async def aclose(self) -> None:
