@@ -71,6 +71,16 @@ class StreamCore:
                 error.__cause__ = exc
                 self.error = error
             return events
+        if len(messages) == 1:
+            # The service writes one frame per HTTP chunk, so this is nearly every call: the chunk fast path
+            # of _type without its loop.
+            message = messages[0]
+            headers = message.headers
+            if headers.get(":event-type") == "chunk" and headers.get(":message-type") == "event":
+                chunk_bytes = fast_chunk_bytes(message.payload)
+                if chunk_bytes is not None:
+                    self.messages += 1
+                    return [new_chunk(chunk_bytes)]
         return self._type(messages)
 
     def _type(self, messages: Iterable[Message]) -> list[Chunk]:
