@@ -214,6 +214,7 @@ def test_message_is_frozen_hashable_and_compares_by_wire_content() -> None:
     assert Message() == Message({}, b"") and len(Message().headers) == 0
     assert Headers(message.headers) == message.headers
     assert "a" in message.headers and "z" not in message.headers and message.headers.get("z") is None
+    assert message.headers.get("z", 5) == 5 and message.headers.get("b") == "x"
 
 
 def test_reprs_are_readable_and_bounded() -> None:

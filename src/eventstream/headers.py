@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from typing import NamedTuple, overload
+from typing import NamedTuple, TypeVar, overload
 
 from .errors import EncodeError
 from .header_block import Entry, parse_header_block, serialise_header_block
@@ -27,6 +27,8 @@ __all__ = ["Header", "HeaderInputValue", "Headers", "HeadersInput"]
 HeaderInputValue = HeaderValue | bytearray | memoryview
 #: What Message/Headers accept: a mapping, or an iterable of (name, value) pairs (order is kept).
 HeadersInput = Mapping[str, HeaderInputValue] | Iterable[tuple[str, HeaderInputValue]]
+
+_T = TypeVar("_T")
 
 _INT32_MIN = -(1 << 31)
 _INT32_MAX = (1 << 31) - 1
@@ -179,6 +181,18 @@ class Headers(Mapping[str, HeaderValue]):
 
     def __getitem__(self, name: str) -> HeaderValue:
         return self._values[name]
+
+    # get() straight from the dict: Mapping.get goes through __getitem__ and an exception handler, and the
+    # client calls get() on every event.
+    @overload
+    def get(self, name: str, /) -> HeaderValue | None: ...
+
+    @overload
+    def get(self, name: str, /, default: HeaderValue | _T) -> HeaderValue | _T: ...
+
+    def get(self, name: str, /, default: object = None) -> object:
+        """The value of header ``name``, or ``default`` if there is none."""
+        return self._values.get(name, default)
 
     def __contains__(self, name: object) -> bool:
         return name in self._values
