@@ -1,0 +1,289 @@
+"""Coverage-guided fuzzing of ``eventstream.Decoder.feed`` with atheris (libFuzzer), in arbitrary splits.
+
+Run (see fuzz/README.md)::
+
+    .venv/bin/pip install -e '.[fuzz]'
+    .venv/bin/python fuzz/seed_corpus.py fuzz-corpus
+    .venv/bin/python fuzz/fuzz_decoder.py fuzz-corpus -max_total_time=600
+
+One input is a stream plus a few control values. atheris' ``FuzzedDataProvider`` takes integers from the *end*
+of the input and bytes from the front, so the layout, read backwards, is::
+
+    stream | size codes (one byte each, the first piece's last) | piece count | mode
+
+* mode bit 0: rewrite the checksums of every frame the length fields point at before decoding, so that
+  mutations of lengths and header blocks get past the CRC gates and reach the parsers behind them;
+  bit 1: ``feed_with_offsets`` instead of ``feed``; bits 2-3: ``max_message_size`` (see ``_MAX_SIZES``);
+  bits 4-5: the type of each piece (bytes, bytearray, memoryview, or each in turn).
+* piece sizes cycle over the size codes (code < 192: that many bytes plus one; else a multiple of 256); no
+  codes means the whole stream in one ``feed``.
+
+What is checked (any other exception, or a failed assertion, is a finding): only :class:`DecodeError`
+escapes; the split does not change the result (same messages, same error class, offset and reason as one
+whole-buffer decode and as :func:`eventstream.decode`); everything decoded re-encodes to exactly the bytes it
+came from, also when rebuilt from its plain ``(name, value)`` pairs; an error points at the first byte after
+the good frames, carries that frame's prelude, and is sticky.
+
+:func:`TestOneInput` uses :class:`ByteProvider`, a pure-Python reader with the same semantics as atheris'
+provider for the calls made here (a test checks they agree when atheris is installed), so CI replays the
+fixtures and the regression inputs without atheris. :func:`main` fuzzes with atheris' own provider.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import struct
+import sys
+import types
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from eventstream import DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoder, Message, decode, encode
+
+__all__ = [
+    "ByteProvider",
+    "Case",
+    "TestOneInput",
+    "check_stream",
+    "fix_checksums",
+    "make_input",
+    "one_input",
+    "read_case",
+    "stream_fixtures",
+]
+
+#: Recorded streams under fixtures/: the seeds of the corpus (fuzz-regressions/ holds harness inputs instead).
+_STREAM_FIXTURES = ("eventstream/aws-sdk-go/encoded/*/*", "eventstream/smithy-rs/*", "bedrock/*.bin")
+_MAX_SIZES = (DEFAULT_MAX_MESSAGE_SIZE, 16, 64, 1024)
+_KINDS: tuple[Callable[[bytes], bytes | bytearray | memoryview], ...] = (bytes, bytearray, memoryview)
+_MAX_PIECES = 15
+
+
+class Provider(Protocol):
+    """The part of ``atheris.FuzzedDataProvider`` this harness uses."""
+
+    def ConsumeIntInRange(self, lo: int, hi: int, /) -> int: ...  # noqa: N802 -- atheris' name
+
+    def ConsumeBytes(self, count: int, /) -> bytes: ...  # noqa: N802 -- atheris' name
+
+    def remaining_bytes(self) -> int: ...
+
+
+class ByteProvider:
+    """Pure-Python stand-in for ``atheris.FuzzedDataProvider`` (the three calls this harness makes).
+
+    Like atheris: an integer in ``[lo, hi]`` is ``lo + v % (hi - lo + 1)`` where ``v`` is read little-endian
+    from as many bytes *at the end* of the input as ``hi - lo`` needs (fewer if fewer are left; ``lo`` when
+    none are); bytes are taken from the front.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = bytes(data)
+        self._start = 0
+        self._end = len(self._data)
+
+    def ConsumeIntInRange(self, lo: int, hi: int, /) -> int:  # noqa: N802 -- atheris' name
+        span = hi - lo
+        width = (span.bit_length() + 7) // 8
+        take = width if width <= self._end - self._start else self._end - self._start
+        value = int.from_bytes(self._data[self._end - take:self._end], "little")
+        self._end -= take
+        return lo + value % (span + 1)
+
+    def ConsumeBytes(self, count: int, /) -> bytes:  # noqa: N802 -- atheris' name
+        take = count if count <= self._end - self._start else self._end - self._start
+        out = self._data[self._start:self._start + take]
+        self._start += take
+        return out
+
+    def remaining_bytes(self) -> int:
+        return self._end - self._start
+
+
+@dataclass(frozen=True)
+class Case:
+    """One decoded harness input: the stream and how to feed it."""
+
+    stream: bytes
+    sizes: tuple[int, ...]
+    fix_crcs: bool
+    with_offsets: bool
+    max_message_size: int
+    kind: int  # 0..2: that type for every piece; 3: bytes, bytearray, memoryview in turn
+
+
+def _piece_size(code: int) -> int:
+    # Mostly small pieces (partial preludes and frames), sometimes large ones (many frames per feed).
+    return code + 1 if code < 192 else (code - 191) * 256
+
+
+def read_case(data: bytes, provider: Callable[[bytes], Provider] = ByteProvider) -> Case:
+    """Split a harness input into stream and control values (see the module docstring for the layout)."""
+    fdp = provider(data)
+    mode = fdp.ConsumeIntInRange(0, 255)
+    count = fdp.ConsumeIntInRange(0, _MAX_PIECES)
+    sizes = tuple(_piece_size(fdp.ConsumeIntInRange(0, 255)) for _ in range(count))
+    stream = fdp.ConsumeBytes(fdp.remaining_bytes())
+    return Case(stream, sizes, bool(mode & 1), bool(mode & 2), _MAX_SIZES[(mode >> 2) & 3], (mode >> 4) & 3)
+
+
+def make_input(stream: bytes, mode: int = 0, size_codes: Sequence[int] = ()) -> bytes:
+    """The harness input that :func:`read_case` reads back as ``stream`` with these controls (seeds)."""
+    if not 0 <= mode <= 255 or len(size_codes) > _MAX_PIECES or not all(0 <= c <= 255 for c in size_codes):
+        raise ValueError("mode and size codes are bytes; at most 15 size codes")
+    return bytes(stream) + bytes(reversed(size_codes)) + bytes((len(size_codes), mode))
+
+
+def fix_checksums(stream: bytes) -> bytes:
+    """``stream`` with the prelude and message CRCs rewritten for every frame its length fields chain to."""
+    data = bytearray(stream)
+    pos = 0
+    while len(data) - pos >= 12:
+        (total,) = struct.unpack_from(">I", data, pos)
+        struct.pack_into(">I", data, pos + 8, zlib.crc32(data[pos:pos + 8]))
+        if total < 16 or total > len(data) - pos:
+            break
+        struct.pack_into(">I", data, pos + total - 4, zlib.crc32(data[pos:pos + total - 4]))
+        pos += total
+    return bytes(data)
+
+
+Outcome = tuple[tuple[tuple[int, Message], ...], type[DecodeError] | None, int, str, bytes]
+
+
+def _run(pieces: Iterable[bytes | bytearray | memoryview], max_message_size: int,
+         with_offsets: bool) -> Outcome:
+    decoder = Decoder(max_message_size)
+    pairs: list[tuple[int, Message]] = []
+    try:
+        for piece in pieces:
+            if with_offsets:
+                pairs += decoder.feed_with_offsets(piece)
+            else:
+                start = decoder.offset
+                for message in decoder.feed(piece):
+                    pairs.append((start, message))
+                    start += 16 + len(message.headers.wire_bytes()) + len(message.payload)
+        decoder.close()
+    except DecodeError as exc:
+        pairs += exc.decoded
+        # Sticky: the same error object, from feed and close alike, and the decoder says so.
+        for again in (lambda: decoder.feed(b"\x00"), decoder.close):
+            try:
+                again()
+            except DecodeError as later:
+                assert later is exc, (later, exc)
+            else:
+                raise AssertionError(f"{exc!r} was not sticky") from None
+        assert decoder.error is exc and decoder.offset == exc.offset, (decoder.offset, exc)
+        return tuple(pairs), type(exc), exc.offset, exc.reason, exc.prelude
+    assert decoder.error is None and decoder.pending == 0
+    return tuple(pairs), None, decoder.offset, "", b""
+
+
+def _pieces(stream: bytes, sizes: Sequence[int], kind: int) -> list[bytes | bytearray | memoryview]:
+    if not sizes:
+        return [_KINDS[kind % 3](stream)]
+    out: list[bytes | bytearray | memoryview] = []
+    pos = 0
+    i = 0
+    while pos < len(stream):
+        size = sizes[i % len(sizes)]
+        convert = _KINDS[i % 3] if kind == 3 else _KINDS[kind]
+        out.append(convert(stream[pos:pos + size]))
+        pos += size
+        i += 1
+    return out
+
+
+def check_stream(stream: bytes, sizes: Sequence[int] = (), *,
+                 max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, with_offsets: bool = False,
+                 kind: int = 0) -> Outcome:
+    """Decode ``stream`` fed in pieces of ``sizes`` (cycled) and check every invariant; return the outcome."""
+    split = _run(_pieces(stream, sizes, kind), max_message_size, with_offsets)
+    whole = _run([stream], max_message_size, True)
+    assert split == whole, (split, whole)
+    pairs, error, end, _, prelude = whole
+    try:
+        decoded = decode(stream, max_message_size=max_message_size)
+    except DecodeError as exc:
+        assert (type(exc), exc.offset, exc.decoded) == (error, end, pairs), (exc, whole)
+    else:
+        assert error is None and decoded == [message for _, message in pairs], (decoded, whole)
+    # Everything decoded is exactly the bytes before the error (or the whole stream), frame by frame.
+    pos = 0
+    for offset, message in pairs:
+        frame = encode(message)
+        assert offset == pos and stream[pos:pos + len(frame)] == frame, (offset, pos, message)
+        rebuilt = Message(list(message.headers.items()), message.payload)
+        assert rebuilt == message and encode(rebuilt) == frame, (rebuilt, message)
+        pos += len(frame)
+    assert pos == end, (pos, end)
+    if error is not None:
+        assert prelude == stream[end:end + 12], (prelude, stream[end:end + 12])
+    else:
+        assert end == len(stream)
+    return whole
+
+
+def stream_fixtures(fixtures: Path) -> list[Path]:
+    """Every recorded event stream under ``fixtures`` (the repository's fixtures/ folder), sorted."""
+    return sorted(path for pattern in _STREAM_FIXTURES for path in fixtures.glob(pattern) if path.is_file())
+
+
+def one_input(data: bytes, provider: Callable[[bytes], Provider] = ByteProvider) -> None:
+    """The fuzz target: read a :class:`Case` from ``data`` and check it."""
+    case = read_case(data, provider)
+    stream = fix_checksums(case.stream) if case.fix_crcs else case.stream
+    check_stream(stream, case.sizes, max_message_size=case.max_message_size, with_offsets=case.with_offsets,
+                 kind=case.kind)
+
+
+def TestOneInput(data: bytes) -> None:  # noqa: N802 -- the name atheris and libFuzzer users expect
+    """:func:`one_input` with the pure-Python provider: runs anywhere, atheris or not."""
+    one_input(data, ByteProvider)
+
+
+def _instrument_eventstream(atheris: types.ModuleType) -> int:
+    """Add coverage instrumentation to every function of the eventstream package (already imported)."""
+    count = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, types.FunctionType) and (obj.__module__ or "").partition(".")[0] == "eventstream":
+            atheris.instrument_func(obj)
+            count += 1
+    return count
+
+
+def replay(paths: Sequence[Path]) -> int:
+    """Run :func:`TestOneInput` on every file under ``paths`` (no atheris needed); return the count."""
+    count = 0
+    for root in paths:
+        for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if path.is_file():
+                TestOneInput(path.read_bytes())
+                count += 1
+    return count
+
+
+def main(argv: Sequence[str]) -> None:
+    """``fuzz_decoder.py [libFuzzer flags] [corpus dirs]``, or ``fuzz_decoder.py --replay PATH...``."""
+    if len(argv) > 1 and argv[1] == "--replay":
+        parser = argparse.ArgumentParser(prog=argv[0])
+        parser.add_argument("--replay", nargs="+", type=Path, required=True)
+        args = parser.parse_args(argv[1:])
+        print(f"replayed {replay(args.replay)} inputs: no finding")
+        return
+    import atheris  # noqa: PLC0415 -- optional: only the fuzzing campaign needs it
+
+    print(f"INFO: instrumented {_instrument_eventstream(atheris)} eventstream functions")
+    atheris.Setup(list(argv), functools.partial(one_input, provider=atheris.FuzzedDataProvider))
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
