@@ -19,8 +19,8 @@ Before timing, both decoders are checked to return the same messages.
 
 Reproduce (from the repository root, with the dev venv)::
 
-    .venv/bin/python benchmarks/bench_eventstream.py               # default rounds, ~1 minute
-    .venv/bin/python benchmarks/bench_eventstream.py --rounds 21    # steadier medians
+    .venv/bin/python benchmarks/bench_eventstream.py               # default 15 rounds, about 20 s
+    .venv/bin/python benchmarks/bench_eventstream.py --rounds 31    # steadier medians on a busy machine
     .venv/bin/python benchmarks/bench_eventstream.py --json         # one JSON object with every figure
 """
 
@@ -180,7 +180,7 @@ def bench_scaling(rounds: int, boto_rounds: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=11, help="interleaved rounds per measurement")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per measurement")
     parser.add_argument("--frames", type=int, default=20_000, help="chunk frames in measurement 1")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
     args = parser.parse_args()
