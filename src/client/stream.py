@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
+from weakref import proxy
 
 import httpx
 
@@ -248,16 +249,21 @@ class ResponseStream(_StreamBase):
         self._adopt(response, retry_attempts)
         self._reopen = reopen
         self._state = _NOT_STARTED
-        self._gen: Generator[Chunk, None, None] = self._events()
+        # The generator gets a weak proxy of the stream: holding the stream itself would make a reference
+        # cycle (stream -> generator -> frame -> stream), and a stream dropped after a `break` would then
+        # keep its connection checked out until the cyclic garbage collector happened to run.
+        self._gen: Generator[Chunk, None, None] = ResponseStream._events(proxy(self))
 
     def _events(self) -> Generator[Chunk, None, None]:
         yielded = False
+        # A local, so the final close still works when the generator is finalised after its stream.
+        response = self._response
         try:
             while True:
                 core = self._core
                 try:
                     try:
-                        for raw in body_reader(self._response):
+                        for raw in body_reader(response):
                             events = core.feed(raw)
                             if events:
                                 yielded = True
@@ -271,12 +277,12 @@ class ResponseStream(_StreamBase):
                 except BedrockRuntimeError as err:
                     if yielded or self._reopen is None:
                         raise
-                    self._response.close()
+                    response.close()
                     # Raises the final error itself when the client decides not to retry.
                     response, retries = self._reopen(err)
                     self._adopt(response, retries)
         finally:
-            self._response.close()
+            response.close()
 
     def __iter__(self) -> Self:
         return self
@@ -359,16 +365,19 @@ class AsyncResponseStream(_StreamBase):
         self._adopt(response, retry_attempts)
         self._reopen = reopen
         self._state = _NOT_STARTED
-        self._gen: AsyncGenerator[Chunk, None] = self._events()
+        # A weak proxy, as in ResponseStream: a stream dropped after a `break` is then finalised at once, and
+        # the event loop's async-generator hook closes its connection.
+        self._gen: AsyncGenerator[Chunk, None] = AsyncResponseStream._events(proxy(self))
 
     async def _events(self) -> AsyncGenerator[Chunk, None]:
         yielded = False
+        response = self._response
         try:
             while True:
                 core = self._core
                 try:
                     try:
-                        async for raw in async_body_reader(self._response):
+                        async for raw in async_body_reader(response):
                             events = core.feed(raw)
                             if events:
                                 yielded = True
@@ -383,11 +392,11 @@ class AsyncResponseStream(_StreamBase):
                 except BedrockRuntimeError as err:
                     if yielded or self._reopen is None:
                         raise
-                    await self._response.aclose()
+                    await response.aclose()
                     response, retries = await self._reopen(err)
                     self._adopt(response, retries)
         finally:
-            await self._response.aclose()
+            await response.aclose()
 
     def __aiter__(self) -> Self:
         return self
