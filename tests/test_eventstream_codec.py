@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import pickle
 import struct
+import tracemalloc
 import uuid
 import zlib
 from types import TracebackType
@@ -473,3 +474,20 @@ def test_header_cache_evicts_first_in_first_out_and_skips_big_blocks() -> None:
     assert cache.get(b"x" * 11) is None and len(cache) == 2
     with pytest.raises(ValueError):
         HeaderCache(max_entries=0)
+
+
+def test_a_frame_trickled_one_byte_per_read_costs_about_its_own_size_in_memory() -> None:
+    raw = frame(CHUNK_HEADERS, bytes(256 * 1024))
+    decoder = Decoder()
+    tracemalloc.start()
+    try:
+        for i in range(len(raw) - 1):
+            decoder.feed(raw[i : i + 1])
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decoder.pending == len(raw) - 1
+    # Not one Python object per byte (that would be ~40x): the pending bytes plus a little slack.
+    assert held < 2 * len(raw)
+    (message,) = decoder.feed(raw[-1:])
+    assert message.payload == bytes(256 * 1024)

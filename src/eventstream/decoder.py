@@ -52,6 +52,8 @@ _EMPTY_HEADERS = Headers()
 # Above this size the message CRC runs over a memoryview instead of a copied slice: for megabyte payloads the
 # copy would cost as much as the CRC itself, for small frames the memoryview costs more than the copy.
 _CRC_IN_PLACE_FROM = 64 * 1024
+# Reads smaller than this, while a frame is pending, are appended to a bytearray instead of kept as objects.
+_COALESCE_BELOW = 1024
 
 
 class Decoder:
@@ -88,7 +90,7 @@ class Decoder:
             raise ValueError(f"max_message_size must be between {MIN_FRAME_LENGTH} and {MAX_TOTAL_LENGTH}")
         self._max_message_size = max_message_size
         # Bytes of the pending (incomplete) frame, as received; joined only when _have reaches _need.
-        self._parts: list[bytes] = []
+        self._parts: list[bytes | bytearray] = []
         self._have = 0
         # Bytes the pending frame needs before parsing can progress: the prelude, then the whole frame.
         self._need = PRELUDE_LENGTH
@@ -164,7 +166,17 @@ class Decoder:
             return []
         have = self._have + size
         if have < self._need:
-            self._parts.append(data)
+            parts = self._parts
+            if size < _COALESCE_BELOW:
+                # Small reads are merged into one growing bytearray: a peer trickling a big frame one byte per
+                # read must not cost a Python object per byte (40x the frame size in memory).
+                last = parts[-1] if parts else None
+                if type(last) is bytearray:
+                    last += data
+                else:
+                    parts.append(bytearray(data))
+            else:
+                parts.append(data)
             self._have = have
             return []
         if self._parts:
