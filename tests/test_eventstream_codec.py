@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import pickle
@@ -491,3 +492,11 @@ def test_a_frame_trickled_one_byte_per_read_costs_about_its_own_size_in_memory()
     assert held < 2 * len(raw)
     (message,) = decoder.feed(raw[-1:])
     assert message.payload == bytes(256 * 1024)
+
+
+def test_messages_pickle_and_copy_with_their_wire_types() -> None:
+    when = dt.datetime(2024, 5, 1, tzinfo=UTC)
+    (message,) = decode(encode(Message({"a": Int8(3), "t": when, "far": Timestamp(-(1 << 63))}, b"x")))
+    for clone in (pickle.loads(pickle.dumps(message)), copy.deepcopy(message)):
+        assert clone == message and encode(clone) == encode(message)
+        assert type(clone.headers["a"]) is Int8 and type(clone.headers["far"]) is Timestamp
