@@ -500,3 +500,56 @@ def test_messages_pickle_and_copy_with_their_wire_types() -> None:
     for clone in (pickle.loads(pickle.dumps(message)), copy.deepcopy(message)):
         assert clone == message and encode(clone) == encode(message)
         assert type(clone.headers["a"]) is Int8 and type(clone.headers["far"]) is Timestamp
+
+
+def _feed_in(decoder: Decoder, data: bytes, size: int) -> list[tuple[int, Message]]:
+    out: list[tuple[int, Message]] = []
+    for i in range(0, len(data), size):
+        out += decoder.feed_with_offsets(data[i : i + size])
+    return out
+
+
+def test_large_frames_mixed_with_small_ones_in_any_read_size() -> None:
+    big_a, big_b = bytes(range(256)) * 800, b"\x07" * 300_000  # both above the piecewise threshold
+    frames = [
+        frame(CHUNK_HEADERS, big_a),
+        frame(CHUNK_HEADERS, b"small"),
+        frame(raw_header(b"k", 0), big_b),
+        frame(b"", b""),
+        frame(CHUNK_HEADERS, b"tail"),
+    ]
+    stream = b"".join(frames)
+    starts = [sum(len(f) for f in frames[:i]) for i in range(len(frames))]
+    for size in (7, 4096, 65_536, 200_001, len(stream)):
+        decoder = Decoder()
+        got = _feed_in(decoder, stream, size)
+        decoder.close()
+        assert [offset for offset, _ in got] == starts, size
+        assert [m.payload for _, m in got] == [big_a, b"small", big_b, b"", b"tail"]
+        assert got[2][1].headers == {"k": True}
+        assert decoder.offset == len(stream)
+
+
+def test_errors_in_and_after_a_large_frame_arriving_in_pieces() -> None:
+    big = frame(CHUNK_HEADERS, bytes(200_000))
+    corrupted = bytearray(big)
+    corrupted[150_000] ^= 0x01
+    decoder = Decoder()
+    with pytest.raises(MessageChecksumMismatch) as info:
+        _feed_in(decoder, frame(b"", b"first") + bytes(corrupted), 65_536)
+    assert info.value.offset == 21 and info.value.prelude == big[:12]
+    with pytest.raises(MessageChecksumMismatch):
+        decoder.feed(b"more")  # sticky
+    bad_block = frame(raw_header(b"a", 42), bytes(200_000))
+    with pytest.raises(MalformedHeader, match="unknown value type 42") as info2:
+        _feed_in(Decoder(), bad_block, 50_000)
+    assert info2.value.offset == 0
+    # A good large frame completed by the same read that carries a bad small one: the large one is kept.
+    bad_small = bytearray(frame(b"", b"xyz"))
+    bad_small[-1] ^= 0xFF
+    decoder = Decoder()
+    assert decoder.feed(big[:100_000]) == []
+    with pytest.raises(MessageChecksumMismatch) as info3:
+        decoder.feed(big[100_000:] + bytes(bad_small))
+    assert info3.value.offset == len(big)
+    assert [(offset, m.payload) for offset, m in info3.value.decoded] == [(0, bytes(200_000))]

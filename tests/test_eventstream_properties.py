@@ -74,7 +74,7 @@ values: st.SearchStrategy[HeaderValue] = st.one_of(
     st.uuids(),
 )
 header_lists = st.lists(st.tuples(names, values), max_size=8, unique_by=lambda pair: pair[0])
-payloads = st.one_of(st.binary(max_size=300), st.sampled_from([b"", b"{}", bytes(70_000)]))
+payloads = st.one_of(st.binary(max_size=300), st.sampled_from([b"", b"{}", bytes(70_000), b"\x01" * 150_000]))
 
 
 @st.composite

@@ -52,6 +52,8 @@ _EMPTY_HEADERS = Headers()
 # Above this size the message CRC runs over a memoryview instead of a copied slice: for megabyte payloads the
 # copy would cost as much as the CRC itself, for small frames the memoryview costs more than the copy.
 _CRC_IN_PLACE_FROM = 64 * 1024
+# A pending frame at least this large is completed piecewise (_complete_large) instead of joined first.
+_LARGE_FRAME = 128 * 1024
 # Reads smaller than this, while a frame is pending, are appended to a bytearray instead of kept as objects.
 _COALESCE_BELOW = 1024
 
@@ -90,7 +92,7 @@ class Decoder:
             raise ValueError(f"max_message_size must be between {MIN_FRAME_LENGTH} and {MAX_TOTAL_LENGTH}")
         self._max_message_size = max_message_size
         # Bytes of the pending (incomplete) frame, as received; joined only when _have reaches _need.
-        self._parts: list[bytes | bytearray] = []
+        self._parts: list[bytes | bytearray | memoryview] = []
         self._have = 0
         # Bytes the pending frame needs before parsing can progress: the prelude, then the whole frame.
         self._need = PRELUDE_LENGTH
@@ -179,6 +181,8 @@ class Decoder:
                 parts.append(data)
             self._have = have
             return []
+        if self._need >= _LARGE_FRAME:
+            return self._complete_large(data, with_offsets)
         if self._parts:
             self._parts.append(data)
             buf = b"".join(self._parts)
@@ -200,6 +204,60 @@ class Decoder:
             self._need = PRELUDE_LENGTH
         self._have = rest
         return messages
+
+    def _complete_large(self, data: bytes, with_offsets: bool) -> list[Message] | list[tuple[int, Message]]:
+        """Finish the large pending frame whose last bytes are in ``data``, then decode the rest of ``data``.
+
+        The pieces are not joined into one frame buffer: the CRC runs over each piece in place and the
+        payload is gathered with a single copy, so a megabyte frame arriving in network-sized reads costs one
+        CRC pass and one copy, as when it arrives in one buffer.
+        """
+        total = self._need
+        split = total - self._have  # bytes of `data` that belong to the pending frame
+        pieces = self._parts
+        pieces.append(data if split == len(data) else memoryview(data)[:split])
+        base = self._offset
+        # The first piece is the frame's start as left by _drain: it holds at least the (validated) prelude.
+        _, headers_length, prelude_crc = _unpack_prelude(pieces[0], 0)
+        prelude = bytes(pieces[0][:PRELUDE_LENGTH])
+        headers_end = PRELUDE_LENGTH + headers_length
+        try:
+            raw = _gather(pieces, PRELUDE_LENGTH, headers_end)
+            cached = self._cache.get(raw)
+            headers = Headers.from_wire(raw, base, prelude) if cached is None else cached
+            crc = _crc_range(pieces, 8, total - 4, prelude_crc)
+            message_crc = int.from_bytes(_gather(pieces, total - 4, total), "big")
+            if crc != message_crc:
+                raise MessageChecksumMismatch(
+                    f"message checksum mismatch: computed 0x{crc:08x}, frame says 0x{message_crc:08x}",
+                    offset=base,
+                    prelude=prelude,
+                )
+        except DecodeError as exc:
+            self._parts = []
+            self._have = 0
+            self._error = exc
+            raise
+        if cached is None:
+            self._cache.put(raw, headers)
+        message = _new_message(Message)
+        _set_headers(message, headers)
+        _set_payload(message, _gather(pieces, headers_end, total - 4))
+        self._parts = []
+        self._have = 0
+        self._need = PRELUDE_LENGTH
+        self._offset = base + total
+        done: list[tuple[int, Message]] = [(base, message)]
+        if split < len(data):
+            try:
+                later = self._feed(data[split:], True)
+            except DecodeError as exc:
+                exc.decoded = (*done, *exc.decoded)
+                raise
+            done += later  # type: ignore[arg-type]
+        if with_offsets:
+            return done
+        return [message for _, message in done]
 
     def _drain(self, buf: bytes, with_offsets: bool) -> tuple[list[Message] | list[tuple[int, Message]], int]:
         """Decode every complete frame at the start of ``buf``; return them and the index after the last one.
@@ -293,6 +351,38 @@ class Decoder:
         self._last_headers = last_headers
         self._offset = base + pos
         return out, pos
+
+
+def _gather(pieces: list[bytes | bytearray | memoryview], start: int, stop: int) -> bytes:
+    """Bytes ``start:stop`` of the concatenated pieces, copying only that range (once)."""
+    chunks: list[bytes | bytearray | memoryview] = []
+    offset = 0
+    for piece in pieces:
+        size = len(piece)
+        if offset + size > start:
+            low = max(start - offset, 0)
+            high = min(stop - offset, size)
+            chunks.append(piece if low == 0 and high == size else memoryview(piece)[low:high])
+        offset += size
+        if offset >= stop:
+            break
+    return b"".join(chunks)
+
+
+def _crc_range(pieces: list[bytes | bytearray | memoryview], start: int, stop: int, crc: int) -> int:
+    """CRC-32 of bytes ``start:stop`` of the concatenated pieces, continuing ``crc``, without copying."""
+    offset = 0
+    for piece in pieces:
+        size = len(piece)
+        if offset + size > start:
+            low = max(start - offset, 0)
+            high = min(stop - offset, size)
+            with memoryview(piece) as view:
+                crc = crc32(view[low:high], crc)
+        offset += size
+        if offset >= stop:
+            break
+    return crc
 
 
 def _prelude_error(
