@@ -14,7 +14,10 @@ of the input and bytes from the front, so the layout, read backwards, is::
 * mode bit 0: rewrite the checksums of every frame the length fields point at before decoding, so that
   mutations of lengths and header blocks get past the CRC gates and reach the parsers behind them;
   bit 1: ``feed_with_offsets`` instead of ``feed``; bits 2-3: ``max_message_size`` (see ``_MAX_SIZES``);
-  bits 4-5: the type of each piece (bytes, bytearray, memoryview, or each in turn).
+  bits 4-5: the type of each piece (bytes, bytearray, memoryview, or each in turn); bit 6: put a valid
+  140 kB frame before the stream; bit 7: grow the stream's first frame by 140 kB of payload (its total length
+  field and the bytes before its message CRC). Frames that large take the decoder's large-frame path, which
+  libFuzzer's ~20 kB inputs would otherwise never reach.
 * piece sizes cycle over the size codes (code < 192: that many bytes plus one; else a multiple of 256); no
   codes means the whole stream in one ``feed``.
 
@@ -51,8 +54,10 @@ __all__ = [
     "TestOneInput",
     "check_stream",
     "fix_checksums",
+    "inflate",
     "make_input",
     "one_input",
+    "prepare",
     "read_case",
     "stream_fixtures",
 ]
@@ -115,6 +120,8 @@ class Case:
     with_offsets: bool
     max_message_size: int
     kind: int  # 0..2: that type for every piece; 3: bytes, bytearray, memoryview in turn
+    big_first: bool
+    inflate: bool
 
 
 def _piece_size(code: int) -> int:
@@ -129,7 +136,8 @@ def read_case(data: bytes, provider: Callable[[bytes], Provider] = ByteProvider)
     count = fdp.ConsumeIntInRange(0, _MAX_PIECES)
     sizes = tuple(_piece_size(fdp.ConsumeIntInRange(0, 255)) for _ in range(count))
     stream = fdp.ConsumeBytes(fdp.remaining_bytes())
-    return Case(stream, sizes, bool(mode & 1), bool(mode & 2), _MAX_SIZES[(mode >> 2) & 3], (mode >> 4) & 3)
+    return Case(stream, sizes, bool(mode & 1), bool(mode & 2), _MAX_SIZES[(mode >> 2) & 3], (mode >> 4) & 3,
+                bool(mode & 64), bool(mode & 128))
 
 
 def make_input(stream: bytes, mode: int = 0, size_codes: Sequence[int] = ()) -> bytes:
@@ -137,6 +145,20 @@ def make_input(stream: bytes, mode: int = 0, size_codes: Sequence[int] = ()) -> 
     if not 0 <= mode <= 255 or len(size_codes) > _MAX_PIECES or not all(0 <= c <= 255 for c in size_codes):
         raise ValueError("mode and size codes are bytes; at most 15 size codes")
     return bytes(stream) + bytes(reversed(size_codes)) + bytes((len(size_codes), mode))
+
+
+_BIG = 140_000
+_BIG_FRAME = encode(Message({":event-type": "chunk"}, bytes(range(256)) * (_BIG // 256)))
+
+
+def inflate(stream: bytes) -> bytes:
+    """``stream`` with its first frame's total length and payload grown by 140 kB (zero bytes put in just
+    before the 4 bytes its length field says end the frame, or at the end of the stream)."""
+    if len(stream) < 12:
+        return stream
+    (total,) = struct.unpack_from(">I", stream, 0)
+    at = max(12, min(total - 4, len(stream)))
+    return struct.pack(">I", (total + _BIG) & 0xFFFFFFFF) + stream[4:at] + bytes(_BIG) + stream[at:]
 
 
 def fix_checksums(stream: bytes) -> bytes:
@@ -236,10 +258,18 @@ def stream_fixtures(fixtures: Path) -> list[Path]:
     return sorted(path for pattern in _STREAM_FIXTURES for path in fixtures.glob(pattern) if path.is_file())
 
 
+def prepare(case: Case) -> bytes:
+    """The stream a case decodes: its bytes, grown and/or after a large frame, checksums fixed if asked."""
+    stream = inflate(case.stream) if case.inflate else case.stream
+    if case.fix_crcs:
+        stream = fix_checksums(stream)
+    return _BIG_FRAME + stream if case.big_first else stream
+
+
 def one_input(data: bytes, provider: Callable[[bytes], Provider] = ByteProvider) -> None:
     """The fuzz target: read a :class:`Case` from ``data`` and check it."""
     case = read_case(data, provider)
-    stream = fix_checksums(case.stream) if case.fix_crcs else case.stream
+    stream = prepare(case)
     check_stream(stream, case.sizes, max_message_size=case.max_message_size, with_offsets=case.with_offsets,
                  kind=case.kind)
 

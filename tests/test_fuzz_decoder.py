@@ -270,6 +270,8 @@ SPECIAL_VALUES: list[HeaderValue] = [
     Int64((1 << 63) - 1), Int32(-(1 << 31)), Timestamp(253_402_300_800_000), Timestamp(-62_135_596_800_001),
 ]
 _DATETIME_MS = (-62_135_596_800_000, 253_402_300_799_999)
+# Over 64 KiB the decoder checks the CRC in place; a pending frame over 128 KiB may be completed piecewise.
+LARGE_PAYLOADS = (bytes(70_000), bytes(range(256)) * 550)
 
 
 def gen_value(e: Entropy) -> HeaderValue:
@@ -301,7 +303,7 @@ def gen_message(e: Entropy) -> Message:
         headers[name] = gen_value(e)
     kind = e.number(0, 15)
     payload = (b"" if kind == 0 else b'{"bytes":"eyJ0eXBlIjoibWVzc2FnZV9zdG9wIn0="}' if kind == 1
-               else bytes(70_000) if kind == 2 else e.take(e.number(0, 64)))
+               else LARGE_PAYLOADS[kind - 2] if kind <= 3 else e.take(e.number(0, 64)))
     message = Message(headers, payload)
     try:
         message.headers.wire_bytes()
