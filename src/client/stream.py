@@ -44,13 +44,16 @@ class StreamCore:
     throttling exception in the same network read yields the chunk, then raises). ``error`` is sticky.
     """
 
-    __slots__ = ("_decoder", "error", "messages", "request_id")
+    __slots__ = ("_chunk_headers", "_decoder", "error", "messages", "request_id")
 
     def __init__(self, request_id: str | None) -> None:
         self._decoder = Decoder()
         self.request_id = request_id
         self.error: BedrockRuntimeError | None = None
         self.messages = 0
+        # The decoder hands out one (immutable) headers object for consecutive frames with the same header
+        # block: once it was seen on a chunk event, the next frames skip the two header lookups.
+        self._chunk_headers: object = None
 
     def feed(self, data: bytes) -> list[Chunk]:
         """Decode ``data`` (any split of the stream) and type the complete messages it finishes."""
@@ -77,9 +80,12 @@ class StreamCore:
             # of _type without its loop.
             message = messages[0]
             headers = message.headers
-            if headers.get(":event-type") == "chunk" and headers.get(":message-type") == "event":
+            if headers is self._chunk_headers or (
+                headers.get(":event-type") == "chunk" and headers.get(":message-type") == "event"
+            ):
                 chunk_bytes = fast_chunk_bytes(message.payload)
                 if chunk_bytes is not None:
+                    self._chunk_headers = headers
                     self.messages += 1
                     return [new_chunk(chunk_bytes)]
         return self._type(messages)
