@@ -351,7 +351,9 @@ class BedrockRuntimeClient:
             policy.start_attempt()
             request = settings.build(http, prepared)
             try:
-                response = http.send(request, auth=settings.auth(), stream=True)
+                # Never follow a redirect, whatever the http_client says: the service does not send them,
+                # and httpx would re-send the session token (and the body) to the new location.
+                response = http.send(request, auth=settings.auth(), stream=True, follow_redirects=False)
             except httpx.TransportError as exc:
                 failure = settings.transport_error(exc, prepared, policy)
                 continue
@@ -499,7 +501,7 @@ class AsyncBedrockRuntimeClient:
             policy.start_attempt()
             request = settings.build(http, prepared)
             try:
-                response = await http.send(request, auth=settings.auth(), stream=True)
+                response = await http.send(request, auth=settings.auth(), stream=True, follow_redirects=False)
             except httpx.TransportError as exc:
                 failure = settings.transport_error(exc, prepared, policy)
                 continue
