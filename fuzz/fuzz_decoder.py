@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import inspect
 import struct
 import sys
 import types
@@ -44,7 +45,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from eventstream import DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoder, Message, decode, encode
 
@@ -300,13 +301,68 @@ def replay(paths: Sequence[Path]) -> int:
     return count
 
 
+def _executable_lines(code: types.CodeType) -> set[int]:
+    """Lines of the function bodies in ``code`` (module and class bodies run at import, not per input)."""
+    lines: set[int] = set()
+    if code.co_flags & inspect.CO_OPTIMIZED:
+        lines = {line for _, _, line in code.co_lines() if line is not None and line != code.co_firstlineno}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            lines |= _executable_lines(const)
+    return lines
+
+
+def line_coverage(paths: Sequence[Path]) -> dict[str, tuple[int, int]]:
+    """Replay ``paths`` under a line tracer; return {eventstream module file: (lines run, executable lines)}.
+
+    Stdlib only (sys.settrace), so a campaign's corpus can be measured without coverage.py.
+    """
+    package = Path(str(sys.modules[Decoder.__module__].__file__)).parent
+    files = {str(path): path for path in package.glob("*.py")}
+    run: dict[str, set[int]] = {name: set() for name in files}
+
+    def tracer(frame: types.FrameType, event: str, arg: Any) -> Any:
+        name = frame.f_code.co_filename
+        if name not in run:
+            return None
+        run[name].add(frame.f_lineno)
+
+        def local(frame: types.FrameType, event: str, arg: Any) -> Any:
+            if event == "line":
+                run[name].add(frame.f_lineno)
+            return local
+
+        return local
+
+    sys.settrace(tracer)
+    try:
+        replay(paths)
+    finally:
+        sys.settrace(None)
+    out = {}
+    for name, path in sorted(files.items()):
+        executable = _executable_lines(compile(path.read_text(), name, "exec"))
+        out[path.name] = (len(run[name] & executable), len(executable))
+    return out
+
+
 def main(argv: Sequence[str]) -> None:
-    """``fuzz_decoder.py [libFuzzer flags] [corpus dirs]``, or ``fuzz_decoder.py --replay PATH...``."""
+    """``fuzz_decoder.py [libFuzzer flags] [corpus dirs]``, or ``fuzz_decoder.py --replay PATH...
+    [--lines]`` (no atheris needed; ``--lines`` prints the eventstream line coverage of those inputs)."""
     if len(argv) > 1 and argv[1] == "--replay":
         parser = argparse.ArgumentParser(prog=argv[0])
         parser.add_argument("--replay", nargs="+", type=Path, required=True)
+        parser.add_argument("--lines", action="store_true", help="print line coverage of src/eventstream")
         args = parser.parse_args(argv[1:])
-        print(f"replayed {replay(args.replay)} inputs: no finding")
+        if not args.lines:
+            print(f"replayed {replay(args.replay)} inputs: no finding")
+            return
+        totals = [0, 0]
+        for name, (hit, executable) in line_coverage(args.replay).items():
+            totals[0] += hit
+            totals[1] += executable
+            print(f"{name:20} {hit:4}/{executable:<4} {100 * hit / max(executable, 1):5.1f}%")
+        print(f"{'total':20} {totals[0]:4}/{totals[1]:<4} {100 * totals[0] / max(totals[1], 1):5.1f}%")
         return
     import atheris  # noqa: PLC0415 -- optional: only the fuzzing campaign needs it
 

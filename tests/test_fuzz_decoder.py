@@ -7,10 +7,11 @@ checked against ``reference_outcome``, a separate, deliberately plain model of t
 the spec (frame walk, check order, header grammar): same frames accepted, same error class at the same offset,
 whatever the split, and everything accepted re-encodes to exactly its bytes.
 
-Profiles (tests/conftest.py): "ci" (the default, derandomized, 150 examples per test) keeps this file at a few
-seconds; ``pytest tests/test_fuzz_decoder.py --hypothesis-profile=deep`` runs every property with the deep
-profile's ``max_examples`` (200,000): 6 properties, 1,200,000 generated inputs. Count them with
-``--hypothesis-show-statistics`` (see fuzz/README.md).
+Budget: each property runs ``max(max_examples of the loaded profile, 1000)`` examples. Under "ci" (the default
+profile of tests/conftest.py, derandomized) that is 1,000 each, ~15 s for the file; under
+``pytest tests/test_fuzz_decoder.py --hypothesis-profile=deep`` it is the deep profile's 200,000 each:
+6 properties, 1,200,000 generated inputs, about half an hour on two cores. Count them with
+``--hypothesis-show-statistics`` and fuzz/count_examples.py (see fuzz/README.md).
 """
 
 from __future__ import annotations
