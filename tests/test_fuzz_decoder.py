@@ -49,6 +49,7 @@ from eventstream import (
     PreludeChecksumMismatch,
     Timestamp,
     TruncatedStream,
+    decode,
     encode,
 )
 
@@ -165,9 +166,10 @@ Piece = bytes | bytearray | memoryview
 Outcome = tuple[tuple[tuple[int, Message], ...], type[DecodeError] | None, int, str]
 
 
-def run(pieces: Sequence[Piece], max_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> Outcome:
+def run(pieces: Sequence[Piece], max_size: int = DEFAULT_MAX_MESSAGE_SIZE, plain: bool = False) -> Outcome:
     """Feed the pieces and close: the (offset, message) pairs, the error class (or None), the end offset (of
-    the good frames) and the error's reason.
+    the good frames) and the error's reason. ``plain``: use ``feed`` (offsets from ``Decoder.offset`` and the
+    frame lengths) instead of ``feed_with_offsets``.
 
     Also checks what an error must be: sticky (the same object from later feeds and close), located at the
     decoder's offset, holding the prelude bytes of the bad frame.
@@ -177,7 +179,13 @@ def run(pieces: Sequence[Piece], max_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> Ou
     data = b"".join(bytes(piece) for piece in pieces)
     try:
         for piece in pieces:
-            pairs += decoder.feed_with_offsets(piece)
+            if plain:
+                start = decoder.offset
+                for message in decoder.feed(piece):
+                    pairs.append((start, message))
+                    start += 16 + len(message.headers.wire_bytes()) + len(message.payload)
+            else:
+                pairs += decoder.feed_with_offsets(piece)
         decoder.close()
     except DecodeError as exc:
         pairs += exc.decoded
@@ -206,9 +214,15 @@ def check_against_reference(data: bytes, cuts: Sequence[int], max_size: int = DE
     """Decode ``data`` split at ``cuts`` and as one buffer: both agree with each other and with the model,
     and whatever was accepted re-encodes to exactly its bytes (also when rebuilt from (name, value) pairs).
     """
-    outcome = run(split(data, cuts, kinds), max_size)
+    outcome = run(split(data, cuts, kinds), max_size, plain=True)
     assert run([data], max_size) == outcome
     pairs, error, end, _ = outcome
+    try:
+        assert decode(data, max_message_size=max_size) == [message for _, message in pairs]
+    except DecodeError as exc:
+        assert (type(exc), exc.offset, exc.decoded) == (error, end, pairs)
+    else:
+        assert error is None
     frames, expected_error = reference_outcome(data, max_size)
     assert (error, end) == (expected_error or (None, len(data)))
     assert [offset for offset, _ in pairs] == [frame[0] for frame in frames]
