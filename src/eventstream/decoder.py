@@ -6,8 +6,11 @@ Feed it bytes as they arrive, in any split; it returns the messages completed so
   there to finish the pending prelude or frame, and a feed then parses every complete frame of the joined
   buffer in one pass, advancing an index instead of re-slicing the buffer per frame (botocore's
   ``EventStreamBuffer`` copies the whole remaining buffer after each frame: quadratic for a large read).
-  Each byte is copied a bounded number of times whatever the read sizes: 1-byte feeds of a 1 MiB frame cost
-  one list append per byte and one join.
+  Each byte is copied a bounded number of times whatever the read sizes.
+* Bounded memory for a pending frame: reads under 1 KiB are merged into one bytearray, so a peer trickling
+  a frame one byte per read costs about the frame's size, not a Python object per byte. A frame of 128 KiB
+  or more is completed piecewise: CRC over each read in place and one copy of the payload, never a joined
+  copy of the whole frame.
 * A prelude is validated as soon as its 12 bytes are present: its CRC, its lengths, and the frame size against
   ``max_message_size``, so an oversized or nonsensical frame is refused before any of its body is buffered.
 * Check order within a frame: prelude CRC, lengths, headers, message CRC. Headers are parsed before the
