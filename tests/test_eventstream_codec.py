@@ -553,3 +553,15 @@ def test_errors_in_and_after_a_large_frame_arriving_in_pieces() -> None:
         decoder.feed(big[100_000:] + bytes(bad_small))
     assert info3.value.offset == len(big)
     assert [(offset, m.payload) for offset, m in info3.value.decoded] == [(0, bytes(200_000))]
+
+
+def test_an_idle_decoder_keeps_no_header_block_larger_than_the_cache_allows() -> None:
+    big_block = b"".join(raw_header(b"h%05d" % i, 0) for i in range(1000))  # 8 KB, 1000 headers
+    decoder = Decoder()
+    small, big = frame(CHUNK_HEADERS, b"a"), frame(big_block, b"b")
+    messages = decoder.feed(small + big + big)
+    assert [len(m.headers) for m in messages] == [3, 1000, 1000]
+    del messages
+    assert len(decoder._last_raw) <= decoder._cache.max_block_size
+    assert decoder._last_raw == CHUNK_HEADERS  # the front entry still serves the common small block
+    assert decoder._cache.stored_bytes() <= decoder._cache.max_entries * decoder._cache.max_block_size

@@ -276,6 +276,7 @@ class Decoder:
         last_raw = self._last_raw
         last_length = len(last_raw)
         last_headers = self._last_headers
+        front_limit = self._cache.max_block_size
         new_message, set_headers, set_payload = _new_message, _set_headers, _set_payload
         try:
             while end - pos >= PRELUDE_LENGTH:
@@ -332,9 +333,12 @@ class Decoder:
                     if miss:
                         # Only blocks of frames whose CRC matched enter the cache.
                         self._cache.put(raw, headers)
-                    last_raw = raw
-                    last_length = headers_length
-                    last_headers = headers
+                    if headers_length <= front_limit:
+                        # The front entry obeys the cache's size bound too: an idle decoder must not keep
+                        # a 128 KiB block of tiny headers (megabytes once decoded) alive.
+                        last_raw = raw
+                        last_length = headers_length
+                        last_headers = headers
                 # Headers and payload are already valid: build the Message without __init__'s checks.
                 message = new_message(Message)
                 set_headers(message, headers)
