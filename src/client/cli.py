@@ -584,37 +584,42 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     log = logging.getLogger("client.emulator")
+    level = log.level
     log.addHandler(handler)
     log.setLevel(logging.INFO)
-    emu = Emulator(
-        host=args.host,
-        port=args.port,
-        pace=args.pace,
-        region=args.region,
-        chunk_count=args.chunk_count,
-        bearer_tokens=args.bearer_token,
-        require_auth=not args.no_auth,
-    )
     try:
-        emu.start()
-    except OSError as exc:
-        raise _FailureError(str(exc)) from None
-    restore = _stop_on_signals()
-    try:
-        sys.stdout.write(f"Bedrock Runtime emulator listening on {emu.url}\n")
-        sys.stdout.write(
-            f"  accepts access key {EXAMPLE_ACCESS_KEY_ID} with the AWS documentation's example secret, "
-            f"region {args.region or 'any'}, service bedrock; faults via the X-Emulator-Fault header. "
-            "Ctrl-C stops it.\n"
+        emu = Emulator(
+            host=args.host,
+            port=args.port,
+            pace=args.pace,
+            region=args.region,
+            chunk_count=args.chunk_count,
+            bearer_tokens=args.bearer_token,
+            require_auth=not args.no_auth,
         )
-        sys.stdout.flush()
-        emu.serve_forever()
-    except KeyboardInterrupt:
-        sys.stderr.write("stopped\n")
+        try:
+            emu.start()
+        except OSError as exc:
+            raise _FailureError(str(exc)) from None
+        restore = _stop_on_signals()
+        try:
+            sys.stdout.write(f"Bedrock Runtime emulator listening on {emu.url}\n")
+            sys.stdout.write(
+                f"  accepts access key {EXAMPLE_ACCESS_KEY_ID} with the AWS documentation's example secret, "
+                f"region {args.region or 'any'}, service bedrock; faults via the X-Emulator-Fault header. "
+                "Ctrl-C stops it.\n"
+            )
+            sys.stdout.flush()
+            emu.serve_forever()
+        except KeyboardInterrupt:
+            sys.stderr.write("stopped\n")
+        finally:
+            restore()
+            emu.close()
     finally:
-        restore()
-        emu.close()
+        # main() also runs in-process: leave the logger as it was on every path (a port in use too).
         log.removeHandler(handler)
+        log.setLevel(level)
     return EXIT_OK
 
 
