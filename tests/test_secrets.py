@@ -448,3 +448,14 @@ def test_cli_credential_errors_show_no_secret(
     if expected.__name__ == "CredentialProcessError":
         assert "the vault said no" in err or "Version" in err
     assert_no_leak(err, f"the command line's report of {scenario}")
+
+
+def test_a_failed_serve_leaves_the_logging_setup_as_it_was(capsys: pytest.CaptureFixture[str]) -> None:
+    # `main` runs in-process (tests, embedding): a handler it left on the emulator's logger would keep
+    # writing every later emulator record - requests included - to a stream that is not ours any more.
+    log = logging.getLogger("client.emulator")
+    handlers, level = list(log.handlers), log.level
+    with emulator() as emu:
+        assert main(["serve", "--port", str(emu.port)]) == 1
+    assert "could not listen" in capsys.readouterr().err
+    assert (log.handlers, log.level) == (handlers, level)
