@@ -25,6 +25,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -493,3 +494,19 @@ def test_a_redirect_to_the_same_server_is_not_followed_either(mode: Mode) -> Non
         error = _invoke_expecting_error(_redirecting_client(mode, "sigv4", endpoint.url, True))
         assert error.status_code == 307
         assert [r.target for r in endpoint.requests] == [PATH]
+
+
+def test_a_certificate_failure_is_not_retried(tmp_path: Path) -> None:
+    """The same certificate comes back on every attempt: one handshake, then the error."""
+    cert, key = _make_certificate(tmp_path, "selfsigned", "IP:127.0.0.1")
+    with tls_server(cert, key) as server:
+        with client.BedrockRuntimeClient(
+            REGION, credentials=CREDENTIALS, endpoint_url=f"https://127.0.0.1:{server.port}", max_attempts=3
+        ) as bedrock, pytest.raises(client.EndpointConnectionError) as caught:
+            bedrock.invoke_model_with_response_stream(MODEL, b"{}")
+        deadline = time.monotonic() + WAIT
+        while not server.handshakes_failed and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert caught.value.retry_attempts == 0
+    assert len(server.handshakes_failed) == 1
+    assert server.requests == []

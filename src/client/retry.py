@@ -17,6 +17,7 @@ Rules (shared by the sync and async clients):
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -89,8 +90,9 @@ def is_retryable(error: BedrockRuntimeError) -> bool:
     if isinstance(error, EndpointConnectionError):
         return error.__cause__ is not None and is_transient_transport_error(error.__cause__)
     if isinstance(error, StreamError):
-        # A stream that broke before its first event (connection reset, read timeout, truncated before any
-        # message) is a transport failure like a connect error. A corrupt frame is not: retrying cannot fix it
+        # A stream that broke before its first event (connection reset, read timeout) is a transport failure
+        # like a connect error. A corrupt frame, or a body that ended cleanly inside a frame, is not: retrying
+        # cannot fix it
         # in a way we can know, and it may be a bug worth seeing.
         return error.__cause__ is not None and is_transient_transport_error(error.__cause__)
     if error.in_stream or error.status_code is None:
@@ -100,8 +102,21 @@ def is_retryable(error: BedrockRuntimeError) -> bool:
 
 
 def is_transient_transport_error(exc: BaseException) -> bool:
-    """Whether an httpx exception is a network failure that another attempt may not hit."""
-    return isinstance(exc, _TRANSIENT_TRANSPORT_ERRORS)
+    """Whether an httpx exception is a network failure that another attempt may not hit.
+
+    A TLS certificate that fails verification is not: the same certificate comes back on every attempt, and
+    retrying would only delay the error the user has to see.
+    """
+    if not isinstance(exc, _TRANSIENT_TRANSPORT_ERRORS):
+        return False
+    cause: BaseException | None = exc
+    for _ in range(16):  # bounded: an exception chain can be made cyclic
+        if cause is None:
+            break
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return False
+        cause = cause.__cause__ or cause.__context__
+    return True
 
 
 def is_clock_skew_error(error: BedrockRuntimeError) -> bool:
