@@ -26,6 +26,7 @@ from sigv4.providers import (
     NoCredentialsError,
     ProfileProvider,
     StaticProvider,
+    UnsupportedProfileError,
     default_chain,
 )
 
@@ -160,7 +161,7 @@ def test_default_chain_imports_and_builds_sources_only_when_reached(monkeypatch:
     assert "not yet built" in repr(chain)
     assert chain.load().access_key_id == "AKIDENV"
     assert isinstance(chain.active_source, EnvironmentProvider)
-    assert repr(chain).count("not yet built") == 3  # files, container and metadata were never needed
+    assert repr(chain).count("not yet built") == 4  # files, web identity, container, metadata never needed
 
 
 def test_environment_wins_over_files(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,6 +214,7 @@ def test_no_credentials_anywhere_names_every_place() -> None:
         "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: not set",
         f"shared credentials file {home / '.aws' / 'credentials'}: file not found",
         f"shared config file {home / '.aws' / 'config'}: file not found",
+        "web identity: AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN not both set",
         "container credentials: neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor"
         " AWS_CONTAINER_CREDENTIALS_FULL_URI is set",
         "EC2 instance metadata: disabled by AWS_EC2_METADATA_DISABLED=true",
@@ -220,6 +222,21 @@ def test_no_credentials_anywhere_names_every_place() -> None:
     message = str(caught.value)
     for place in caught.value.places:
         assert place in message
+
+
+def test_web_identity_is_refused_not_skipped_for_the_instance_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An EKS pod configured for a role must not silently sign with the node's instance role."""
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(write("token", "eyJ.not-a-secret")))
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/pod-role")
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")  # never reached
+    with pytest.raises(UnsupportedProfileError, match="AssumeRoleWithWebIdentity") as caught:
+        default_chain().load()
+    assert "eyJ" not in str(caught.value)
+    # Explicit keys in the environment still come first, as in the AWS tools.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    assert default_chain().load().access_key_id == "AKIDENV"
 
 
 def test_construction_does_nothing_until_the_first_load() -> None:

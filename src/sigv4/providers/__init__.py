@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .profile import ProfileProvider
     from .refreshing import RefreshingProvider
     from .region import resolve_region
+    from .web_identity import WebIdentityProvider
 
 # Re-exported on first access (PEP 562): each lives in a module that only the code using it should pay
 # for importing (``import sigv4.providers`` loads the chain, the errors and StaticProvider only).
@@ -49,6 +50,7 @@ _LAZY = {
     "ProcessProvider": "process",
     "ProfileProvider": "profile",
     "RefreshingProvider": "refreshing",
+    "WebIdentityProvider": "web_identity",
     "resolve_region": "region",
 }
 
@@ -82,6 +84,7 @@ __all__ = [
     "RefreshingProvider",
     "StaticProvider",
     "UnsupportedProfileError",
+    "WebIdentityProvider",
     "default_chain",
     "resolve_region",
 ]

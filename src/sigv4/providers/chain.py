@@ -94,6 +94,12 @@ def _environment() -> CredentialProvider:
     return EnvironmentProvider()
 
 
+def _web_identity() -> CredentialProvider:
+    from .web_identity import WebIdentityProvider  # noqa: PLC0415 - deferred, see _Deferred
+
+    return WebIdentityProvider()
+
+
 def _container() -> CredentialProvider:
     from .container import ContainerProvider  # noqa: PLC0415 - deferred, see _Deferred
 
@@ -113,9 +119,11 @@ def default_chain(profile: str | None = None) -> ChainProvider:
        (skipped when ``profile`` is given: naming a profile means that profile, as in boto3);
     2. the shared credentials and config files: ``profile``, else ``AWS_PROFILE``, else ``default``;
        static keys or ``credential_process`` (:class:`ProfileProvider`);
-    3. the container endpoint: ``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` / ``_FULL_URI``
+    3. web identity (``AWS_WEB_IDENTITY_TOKEN_FILE`` + ``AWS_ROLE_ARN``): not implemented, so configuring it
+       raises :class:`UnsupportedProfileError` rather than falling through to the instance role;
+    4. the container endpoint: ``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` / ``_FULL_URI``
        (:class:`ContainerProvider`);
-    4. EC2 instance metadata, IMDSv2 (:class:`InstanceMetadataProvider`; off with
+    5. EC2 instance metadata, IMDSv2 (:class:`InstanceMetadataProvider`; off with
        ``AWS_EC2_METADATA_DISABLED=true``).
 
     Building the chain does no I/O and imports none of the sources: each is imported and built when the
@@ -129,7 +137,12 @@ def default_chain(profile: str | None = None) -> ChainProvider:
 
         return ProfileProvider(profile)
 
-    builders: list[Callable[[], CredentialProvider]] = [_profile, _container, _instance_metadata]
+    builders: list[Callable[[], CredentialProvider]] = [
+        _profile,
+        _web_identity,
+        _container,
+        _instance_metadata,
+    ]
     if profile is None:
         builders.insert(0, _environment)
     return ChainProvider([_Deferred(build) for build in builders])
