@@ -263,7 +263,7 @@ def test_package_exports() -> None:
         "CredentialProcessError", "EnvironmentProvider", "InstanceMetadataProvider", "InvalidRegionError",
         "NoCredentialsError", "PartialCredentialsError", "ProcessProvider", "ProfileNotFoundError",
         "ProfileProvider", "RefreshingProvider", "StaticProvider", "UnsupportedProfileError",
-        "default_chain", "resolve_region",
+        "WebIdentityProvider", "default_chain", "resolve_region",
     }  # fmt: skip
     assert set(providers.__all__) == expected
     assert all(hasattr(providers, name) for name in expected)
