@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
-import uuid
 from collections.abc import Iterable
 
 from .errors import EncodeError, MalformedHeader
@@ -129,6 +128,8 @@ def parse_header_block(
         elif code == 9:
             if pos + 16 > end:
                 raise bad(f"UUID of header {name!r} runs past the end of the headers block", start)
+            import uuid  # noqa: PLC0415 - rare; kept off the start-up path (it imports `platform`)
+
             value = uuid.UUID(bytes=raw[pos : pos + 16])
             pos += 16
         else:

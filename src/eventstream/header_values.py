@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import operator
-import uuid
-from typing import SupportsIndex
+from typing import TYPE_CHECKING, SupportsIndex, TypeAlias
 
 from .errors import EncodeError
+
+if TYPE_CHECKING:
+    import uuid
 
 __all__ = [
     "EPOCH",
@@ -34,7 +36,8 @@ __all__ = [
 
 #: What a header value is in Python: bool (types 0/1), int (2-5: Int8..Int64 once decoded), bytes (6),
 #: str (7), datetime or Timestamp (8), uuid.UUID (9).
-HeaderValue = bool | int | bytes | str | _dt.datetime | uuid.UUID
+# A string: `uuid` is imported only where a UUID header is met (it pulls in `platform`: ~3 ms of start-up).
+HeaderValue: TypeAlias = "bool | int | bytes | str | _dt.datetime | uuid.UUID"
 
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _ONE_MS = _dt.timedelta(milliseconds=1)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from typing import NamedTuple, TypeVar, overload
+from typing import NamedTuple, TypeAlias, TypeVar, overload
 
 from .errors import EncodeError
 from .header_block import Entry, parse_header_block, serialise_header_block
@@ -24,9 +23,9 @@ from .header_values import (
 __all__ = ["Header", "HeaderInputValue", "Headers", "HeadersInput"]
 
 #: A value Message/Headers accept: any HeaderValue, or a bytearray/memoryview (stored as bytes).
-HeaderInputValue = HeaderValue | bytearray | memoryview
+HeaderInputValue: TypeAlias = "HeaderValue | bytearray | memoryview"
 #: What Message/Headers accept: a mapping, or an iterable of (name, value) pairs (order is kept).
-HeadersInput = Mapping[str, HeaderInputValue] | Iterable[tuple[str, HeaderInputValue]]
+HeadersInput: TypeAlias = "Mapping[str, HeaderInputValue] | Iterable[tuple[str, HeaderInputValue]]"
 
 _T = TypeVar("_T")
 
@@ -75,6 +74,8 @@ def _normalise(name: str, value: object) -> tuple[HeaderType, HeaderValue]:
         except EncodeError as exc:
             raise EncodeError(f"header {name!r}: {exc}") from None
         return HeaderType.TIMESTAMP, millis_to_value(millis)
+    import uuid  # noqa: PLC0415 - rare; kept off the start-up path (it imports `platform`)
+
     if isinstance(value, uuid.UUID):
         return HeaderType.UUID, value
     raise TypeError(

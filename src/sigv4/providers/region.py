@@ -6,7 +6,6 @@ import os
 import re
 
 from .errors import ConfigFileError, InvalidRegionError, ProfileNotFoundError
-from .shared_files import DEFAULT_PROFILE, load_profile_files, select_profile
 
 REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
@@ -35,6 +34,9 @@ def resolve_region(profile: str | None = None) -> str | None:
             if not is_valid_region(value):
                 raise InvalidRegionError(f"{variable} is {value[:64]!r}, which is not a region name")
             return value
+    # The file parser is imported only now: a region from the environment costs no file machinery.
+    from .shared_files import DEFAULT_PROFILE, load_profile_files, select_profile  # noqa: PLC0415
+
     selection = select_profile(profile)
     name = selection.name
     files = load_profile_files()
