@@ -237,3 +237,22 @@ def test_python_dash_m_eventstream(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert json.loads(result.stdout.splitlines()[-1])["error"] == "TruncatedStream"
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """`python -m eventstream FILE | head -1`: the closed pipe ends the dump quietly, status 0."""
+    frame = encode(Message({":event-type": "chunk"}, b"{}"))
+    path = tmp_path / "long.bin"
+    path.write_bytes(frame * 200_000)  # far more output than a pipe buffer holds
+    dump = subprocess.Popen(
+        [sys.executable, "-m", "eventstream", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert dump.stdout is not None and dump.stderr is not None
+    first = dump.stdout.readline()
+    dump.stdout.close()
+    status = dump.wait(timeout=60)
+    error = dump.stderr.read().decode()
+    dump.stderr.close()
+    assert json.loads(first)["offset"] == 0
+    assert status == 0, error
+    assert error == ""

@@ -28,6 +28,7 @@ import base64
 import binascii
 import datetime as _dt
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
@@ -167,11 +168,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 16 <= args.max_message_size <= 0xFFFFFFFF:
         print("eventstream: --max-message-size must be between 16 and 4294967295", file=sys.stderr)
         return 2
-    if args.file == "-":
-        return _dump(sys.stdin.buffer, sys.stdout, args.max_message_size)
     try:
+        if args.file == "-":
+            return _dump(sys.stdin.buffer, sys.stdout, args.max_message_size)
         with open(args.file, "rb") as stream:
             return _dump(stream, sys.stdout, args.max_message_size)
+    except BrokenPipeError:
+        # The reader went away (`... | head`): its choice, not an error of the stream or of the file. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"eventstream: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
