@@ -97,7 +97,8 @@ class Emulator:
       keys ``AKIDEXAMPLE``); any session token is accepted with them. ``region``: the region signatures
       must be scoped to (``None``: any). ``bearer_tokens``: accepted Bedrock API keys.
       ``require_auth=False`` lets unsigned requests through (signed ones are still verified).
-    - ``pace``: seconds between frames. ``chunk_count``: events per answer (default: the model's own).
+    - ``pace``: seconds between frames. ``chunk_count``: text chunks per answer (the family adds its own
+      start, stop and metrics events around them; default: the answer's own length).
     - ``clock_offset``: seconds added to this machine's clock to get the emulator's (a positive offset
       makes the client's clock look slow), for clock-skew tests.
     - ``faults``: faults for the next valid invocations, one each, in order (see :meth:`inject`);
