@@ -218,7 +218,7 @@ def test_a_long_stream_of_small_frames_in_tiny_pieces_does_not_accumulate() -> N
 def test_100k_tiny_headers_within_limits_cost_one_frame_at_a_time() -> None:
     """100,000 distinct boolean headers, packed into frames whose header blocks fill the 128 KiB limit
     (~30,000 headers a frame): streaming them all costs at most two frames' headers at once (the frame being
-    decoded and the previous one, which the decoder's one-entry front cache keeps: see the xfail below),
+    decoded and the previous one, at most),
     never the sum of all four."""
     blocks = full_header_blocks(100_000)
     frames = [frame(block) for block in blocks]
@@ -243,11 +243,6 @@ def test_100k_tiny_headers_within_limits_cost_one_frame_at_a_time() -> None:
     assert current <= one_frame_peak + 64 * KIB, (current, one_frame_peak)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "decoder bug: Decoder._drain keeps the last frame's headers block and its decoded Headers in "
-    "_last_raw/_last_headers whatever their size, bypassing HeaderCache.max_block_size: an idle decoder "
-    "retains ~6 MB after one frame with a full 128 KiB block of tiny headers. See the report on issue 5; "
-    "remove this marker when fixed."))
 def test_an_idle_decoder_keeps_no_header_block_the_cache_would_refuse() -> None:
     (block,) = full_header_blocks(29_000)
     decoder = Decoder()
