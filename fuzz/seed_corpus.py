@@ -29,8 +29,8 @@ _VARIANTS: tuple[tuple[int, tuple[int, ...]], ...] = (
     (0b100000, (191, 192)),   # 192 then 256 bytes, memoryview pieces
     (0b1000, (3,)),           # max_message_size 64
     (0b1, (0, 40)),           # checksums rewritten
-    (0b1000000, (200, 5)),    # after a 140 kB frame, 2304- and 6-byte pieces
-    (0b10000001, (250,)),     # first frame grown by 140 kB, checksums rewritten, 15 kB pieces
+    (0b1000000, (200, 5)),    # after a 140 kB frame, 85248- and 222-byte pieces
+    (0b10000001, (0,)),       # first frame grown by 140 kB, checksums rewritten, 37-byte pieces
 )
 
 

@@ -599,7 +599,8 @@ def test_the_fixture_list_covers_every_recorded_stream() -> None:
 @pytest.mark.parametrize("path", STREAM_FIXTURES, ids=lambda p: p.relative_to(FIXTURES).as_posix())
 def test_harness_one_input_runs_on_every_fixture(path: Path) -> None:
     stream = path.read_bytes()
-    for mode, codes in [(0, ()), (0b110010, (0,)), (0b100010, (6, 11, 200)), (0b1, (3,)), (0b1000, (2, 191))]:
+    for mode, codes in [(0, ()), (0b110010, (0,)), (0b100010, (6, 11, 200)), (0b1, (3,)), (0b1000, (2, 191)),
+                        (0b11000001, (4, 30))]:  # grown first frame after a 140 kB one: the large-frame path
         seed = harness.make_input(stream, mode, codes)
         case = harness.read_case(seed)
         assert case.stream == stream
