@@ -217,9 +217,8 @@ def test_a_long_stream_of_small_frames_in_tiny_pieces_does_not_accumulate() -> N
 
 def test_100k_tiny_headers_within_limits_cost_one_frame_at_a_time() -> None:
     """100,000 distinct boolean headers, packed into frames whose header blocks fill the 128 KiB limit
-    (~30,000 headers a frame): streaming them all costs at most two frames' headers at once (the frame being
-    decoded and the previous one, at most),
-    never the sum of all four."""
+    (~30,000 headers a frame): streaming them all peaks at what decoding the largest frame alone costs, not at
+    the sum of all four, and the decoder keeps none of them afterwards (blocks this big are never cached)."""
     blocks = full_header_blocks(100_000)
     frames = [frame(block) for block in blocks]
     assert len(frames) >= 3 and max(len(b) for b in blocks) > MAX_HEADERS_LENGTH - 8
@@ -239,8 +238,8 @@ def test_100k_tiny_headers_within_limits_cost_one_frame_at_a_time() -> None:
         decoder.close()
         current, peak = usage(collect=True)
     assert headers_seen == 100_000
-    assert peak <= one_frame_peak * 2 + 256 * KIB, (peak, one_frame_peak)
-    assert current <= one_frame_peak + 64 * KIB, (current, one_frame_peak)
+    assert peak <= one_frame_peak * 1.25 + 256 * KIB, (peak, one_frame_peak)
+    assert current < 64 * KIB, current
 
 
 def test_an_idle_decoder_keeps_no_header_block_the_cache_would_refuse() -> None:
