@@ -112,7 +112,7 @@ def test_demo_with_an_in_stream_fault_fails_in_one_line(capsys: pytest.CaptureFi
     assert out.startswith("You asked:") and out.endswith("\n")  # what arrived stays printed, line ended
     error_lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert error_lines == [
-        "error: ModelStreamErrorException (HTTP 200, request id "
+        "error: ModelStreamErrorException (in the event stream, request id "
         + error_lines[0].split("request id ")[1].split(")")[0]
         + "): The model's stream failed."
     ]

@@ -781,7 +781,9 @@ def _describe(exc: BaseException, verbose: bool) -> str:
     if isinstance(exc, BedrockRuntimeError):
         name = exc.error_code or type(exc).__name__
         details = []
-        if exc.status_code is not None:
+        if exc.in_stream:
+            details.append("in the event stream")
+        elif exc.status_code is not None:
             details.append(f"HTTP {exc.status_code}")
         if exc.request_id:
             details.append(f"request id {exc.request_id}")
