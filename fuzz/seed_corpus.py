@@ -31,6 +31,7 @@ _VARIANTS: tuple[tuple[int, tuple[int, ...]], ...] = (
     (0b1, (0, 40)),           # checksums rewritten
     (0b1000000, (200, 5)),    # after a 140 kB frame, 85248- and 222-byte pieces
     (0b10000001, (0,)),       # first frame grown by 140 kB, checksums rewritten, 37-byte pieces
+    (0b10000000, (30,)),      # first frame grown by 140 kB, its message checksum now wrong
 )
 
 
