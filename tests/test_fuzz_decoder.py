@@ -10,7 +10,7 @@ whatever the split, and everything accepted re-encodes to exactly its bytes.
 Budget: each property runs ``max(max_examples of the loaded profile, 1000)`` examples. Under "ci" (the default
 profile of tests/conftest.py, derandomized) that is 1,000 each, ~15 s for the file; under
 ``pytest tests/test_fuzz_decoder.py --hypothesis-profile=deep`` it is the deep profile's 200,000 each:
-6 properties, 1,200,000 generated inputs, about half an hour on two cores. Count them with
+6 properties, 1,200,000 generated inputs, about 21 minutes on two cores. Count them with
 ``--hypothesis-show-statistics`` and fuzz/count_examples.py (see fuzz/README.md).
 """
 
