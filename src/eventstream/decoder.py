@@ -135,11 +135,23 @@ class Decoder:
         ``(offset, message)`` pairs this call decoded before the bad frame, so nothing is lost. After an
         error, every later call raises the same error.
         """
-        return self._feed(data, False)  # type: ignore[return-value]
+        try:
+            return self._feed(data, False)  # type: ignore[return-value]
+        except DecodeError as exc:
+            error = exc
+        # Raised from here, without the traceback through the parsing frames: their locals hold the failed
+        # frame's bytes, and a failed decoder (or an error the caller keeps) must not pin them.
+        del data
+        raise error.with_traceback(None)
 
     def feed_with_offsets(self, data: BytesLike) -> list[tuple[int, Message]]:
         """Like :meth:`feed`, but each message comes with the stream offset of its frame's first byte."""
-        return self._feed(data, True)  # type: ignore[return-value]
+        try:
+            return self._feed(data, True)  # type: ignore[return-value]
+        except DecodeError as exc:
+            error = exc
+        del data  # see feed()
+        raise error.with_traceback(None)
 
     def close(self) -> None:
         """Declare the end of the stream: raises :class:`TruncatedStream` if a frame is incomplete.
