@@ -401,3 +401,10 @@ def test_fault_header_round_trip(fault: Fault) -> None:
 def test_fault_syntax_errors(text: str, needle: str) -> None:
     with pytest.raises(FaultSyntaxError, match=needle):
         parse_fault(text)
+
+
+def test_a_fault_kind_may_be_given_by_its_header_name() -> None:
+    assert Fault("throttling") == Fault(FaultKind.THROTTLING)  # type: ignore[arg-type]
+    assert Fault("exception", name="throttlingException", after=2).kind is FaultKind.EXCEPTION  # type: ignore[arg-type]
+    with pytest.raises(FaultSyntaxError, match="unknown fault kind 'throttle'"):
+        Fault("throttle")  # type: ignore[arg-type]

@@ -139,7 +139,7 @@ class Fault:
     ``seconds`` is a stall's length, ``size`` an oversized frame's total length in bytes.
     """
 
-    kind: FaultKind
+    kind: FaultKind  # or its header name: Fault("throttling") is Fault(FaultKind.THROTTLING)
     after: int = 0
     name: str | None = None
     message: str | None = None
@@ -148,6 +148,12 @@ class Fault:
     size: int = DEFAULT_OVERSIZED_FRAME
 
     def __post_init__(self) -> None:
+        if not isinstance(self.kind, FaultKind):
+            try:
+                object.__setattr__(self, "kind", FaultKind(self.kind))
+            except ValueError:
+                known = ", ".join(kind.value for kind in FaultKind)
+                raise FaultSyntaxError(f"unknown fault kind {self.kind!r}; known: {known}") from None
         if self.after < 0:
             raise FaultSyntaxError(f"fault {self.kind.value}: after must be >= 0, got {self.after}")
         if not self.seconds >= 0:  # also refuses NaN
