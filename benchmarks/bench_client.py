@@ -11,6 +11,7 @@ Contenders, one full stream each per round, interleaved (the order alternates ev
 * ``boto3``           -- ``invoke_model_with_response_stream`` and iterate ``response["body"]``
 * ``ours``            -- ``client.BedrockRuntimeClient``: iterate the ``ResponseStream``
 * ``ours async``      -- ``client.AsyncBedrockRuntimeClient`` on one asyncio loop
+* ``ours (stdlib transport)`` -- ``ours`` over ``client.stdlib_transport.StdlibTransport`` (http.client)
 * ``httpx raw``       -- httpx alone: ``iter_raw()`` over the same response, nothing decoded (our floor)
 * ``urllib3 raw``     -- urllib3 alone: ``stream()`` over the same response (boto3's transport)
 
@@ -179,12 +180,22 @@ def _readline_within(process: subprocess.Popen[str], seconds: float) -> str:
 Contender = Callable[[], int]
 
 
-def ours_contender(url: str) -> tuple[Contender, Callable[[], list[bytes]]]:
+def ours_contender(
+    url: str, *, stdlib_transport: bool = False
+) -> tuple[Contender, Callable[[], list[bytes]]]:
+    import httpx
+
     import client
+    from client.stdlib_transport import StdlibTransport
     from sigv4 import Credentials
 
+    http = httpx.Client(transport=StdlibTransport()) if stdlib_transport else None
     bedrock = client.BedrockRuntimeClient(
-        REGION, credentials=Credentials(ACCESS_KEY, SECRET_KEY), endpoint_url=url, max_attempts=1
+        REGION,
+        credentials=Credentials(ACCESS_KEY, SECRET_KEY),
+        endpoint_url=url,
+        max_attempts=1,
+        http_client=http,
     )
 
     def run() -> int:
@@ -345,20 +356,24 @@ def interleaved(
 
 def run_benchmark(url: str, events: int, rounds: int) -> dict[str, Any]:
     ours, ours_collect = ours_contender(url)
+    ours_stdlib, ours_stdlib_collect = ours_contender(url, stdlib_transport=True)
     boto, boto_collect = boto3_contender(url)
     httpx_raw, httpx_body = httpx_raw_contender(url)
     mine, theirs = ours_collect(), boto_collect()
     if mine != theirs or len(mine) != events:
         raise SystemExit(f"the clients disagree: ours {len(mine)} events, boto3 {len(theirs)}; not timing")
+    if ours_stdlib_collect() != mine:
+        raise SystemExit("ours on the stdlib transport disagrees with ours on httpx's; not timing")
     contenders: dict[str, Contender] = {
         "boto3": boto,
         "ours": ours,
         "ours async": ours_async_contender(url),
+        "ours (stdlib transport)": ours_stdlib,
         "httpx raw": httpx_raw,
         "urllib3 raw": urllib3_raw_contender(url),
     }
     chunks = {name: run() for name, run in contenders.items()}  # warm up; raw readers count HTTP pieces
-    for name in ("boto3", "ours", "ours async"):
+    for name in ("boto3", "ours", "ours async", "ours (stdlib transport)"):
         if chunks[name] != events:
             raise SystemExit(f"{name} streamed {chunks[name]} events, expected {events}")
     for run in contenders.values():
@@ -405,10 +420,10 @@ def report(results: dict[str, Any]) -> None:
     cpu = results["cpu_us_per_event"]
     cpu_ratio = results["cpu_ratio_vs_boto3"]
     columns = f"{'per event':>12}{'(best)':>10}{'events/s':>12}{'vs boto3':>10}{'CPU':>10}{'vs boto3':>10}"
-    print(f"{'contender':<14}{columns}")
+    print(f"{'contender':<24}{columns}")
     for name in us:
         print(
-            f"{name:<14}{us[name]:>10.2f}us{best[name]:>8.2f}us{eps[name]:>12,.0f}{ratio[name]:>9.2f}x"
+            f"{name:<24}{us[name]:>10.2f}us{best[name]:>8.2f}us{eps[name]:>12,.0f}{ratio[name]:>9.2f}x"
             f"{cpu[name]:>8.2f}us{cpu_ratio[name]:>9.2f}x"
         )
     print("(CPU: this process's CPU time per event, which other load on the machine disturbs less)")
@@ -429,6 +444,11 @@ def report(results: dict[str, Any]) -> None:
         f"ceiling for any client on httpx (boto3 / httpx raw): {cpu['boto3'] / floor:.2f}x; "
         f"goal >= 2x: {'met' if ratio['ours'] >= 2 else 'not met'} (ours {ratio['ours']:.2f}x wall, "
         f"{cpu_ratio['ours']:.2f}x CPU)"
+    )
+    stdlib = "ours (stdlib transport)"
+    print(
+        f"ours on client.stdlib_transport.StdlibTransport (http.client): {ratio[stdlib]:.2f}x wall, "
+        f"{cpu_ratio[stdlib]:.2f}x CPU; goal >= 2x: {'met' if ratio[stdlib] >= 2 else 'not met'}"
     )
 
 

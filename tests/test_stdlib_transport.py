@@ -1,0 +1,344 @@
+"""client.stdlib_transport.StdlibTransport: the client's behaviours over http.client instead of httpcore.
+
+Everything runs against the emulator (or the scripted loopback server) on 127.0.0.1, with bounded waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import client
+import client.runtime
+import client.stdlib_transport
+from client.emulator import Emulator, Fault, FaultKind
+from client.stdlib_transport import StdlibTransport
+from sigv4 import Credentials
+from test_client_helpers import WAIT, Loopback, Reply, json_chunk, loopback
+from test_trust import _make_certificate, tls_server
+
+__all__ = ["loopback"]  # the fixture, re-exported so pytest finds it here
+
+CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+BODY = (
+    b'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 200,'
+    b' "messages": [{"role": "user", "content": "Hello"}]}'
+)
+CHUNKS = 8  # text chunks per answer; the family adds its start/stop events around them
+STALL_READ_TIMEOUT = 0.5
+
+
+def wait_until(predicate: Any, timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator(chunk_count=CHUNKS) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Backoff delays the client asked for, not slept (keeps retry tests fast)."""
+    delays: list[float] = []
+    monkeypatch.setattr(client.runtime, "_sleep", delays.append)
+    return delays
+
+
+def make_http(**kwargs: Any) -> httpx.Client:
+    return httpx.Client(transport=StdlibTransport(**kwargs), timeout=httpx.Timeout(WAIT))
+
+
+def make_client(url: str, http: httpx.Client, **kwargs: Any) -> client.BedrockRuntimeClient:
+    return client.BedrockRuntimeClient(
+        "us-east-1", credentials=CREDS, endpoint_url=url, http_client=http, **kwargs
+    )
+
+
+def default_events(emu: Emulator) -> list[bytes]:
+    with client.BedrockRuntimeClient(
+        "us-east-1", credentials=CREDS, endpoint_url=emu.url, timeout=WAIT
+    ) as bedrock:
+        return [event.bytes for event in bedrock.invoke_model_with_response_stream(MODEL, BODY)]
+
+
+# --- streaming -------------------------------------------------------------------------------------------
+
+
+def test_streams_the_same_chunks_as_the_default_client(emu: Emulator) -> None:
+    expected = default_events(emu)
+    assert len(expected) > CHUNKS
+    with (
+        make_http() as http,
+        make_client(emu.url, http) as bedrock,
+        bedrock.invoke_model_with_response_stream(MODEL, BODY) as stream,
+    ):
+        got = [event.bytes for event in stream]
+        assert stream.status_code == 200
+        assert stream.request_id is not None
+    assert got == expected
+
+
+def test_chunks_straddling_http_chunks_decode_the_same() -> None:
+    with Emulator(chunk_count=CHUNKS) as emu:
+        expected = default_events(emu)
+    with (
+        Emulator(chunk_count=CHUNKS, http_chunk_size=7) as emu,
+        make_http() as http,
+        make_client(emu.url, http) as bedrock,
+    ):
+        assert [e.bytes for e in bedrock.invoke_model_with_response_stream(MODEL, BODY)] == expected
+
+
+def test_first_event_arrives_while_the_server_is_still_sending(loopback: Loopback) -> None:
+    gate = threading.Event()
+    reply = Reply.stream(json_chunk({"n": 1}), gate, json_chunk({"n": 2}))
+    loopback.add(reply)
+    with (
+        make_http() as http,
+        make_client(loopback.url, http) as bedrock,
+        bedrock.invoke_model_with_response_stream("m", b"{}") as stream,
+    ):
+        first = next(stream)
+        # The server is blocked on the gate: the rest of the body has not been written yet.
+        assert not reply.sent.is_set()
+        assert first.json() == {"n": 1}
+        gate.set()
+        assert [e.json() for e in stream] == [{"n": 2}]
+    assert reply.sent.is_set()
+
+
+# --- failures --------------------------------------------------------------------------------------------
+
+
+def test_throttling_is_retried(emu: Emulator, slept: list[float]) -> None:
+    expected = default_events(emu)
+    emu.clear_requests()
+    emu.inject(Fault(FaultKind.THROTTLING), times=1)
+    with (
+        make_http() as http,
+        make_client(emu.url, http) as bedrock,
+        bedrock.invoke_model_with_response_stream(MODEL, BODY) as stream,
+    ):
+        assert [event.bytes for event in stream] == expected
+        assert stream.retry_attempts == 1
+    assert len(emu.requests) == 2
+    assert len(slept) == 1
+    # The 429's body was read to the end, so its connection carried the retry.
+    assert emu.connections_accepted == 2  # one for default_events, one for both attempts here
+
+
+def test_drop_mid_frame_raises_stream_error_and_keeps_earlier_events(emu: Emulator) -> None:
+    expected = default_events(emu)
+    emu.inject(Fault(FaultKind.DROP_MID_FRAME, after=3), times=1)
+    got: list[bytes] = []
+    with (
+        make_http() as http,
+        make_client(emu.url, http) as bedrock,
+        pytest.raises(client.StreamError) as caught,
+    ):
+        for event in bedrock.invoke_model_with_response_stream(MODEL, BODY):
+            got.append(event.bytes)
+    assert got == expected[:3]
+    assert "connection dropped" in caught.value.message
+    # What httpx's own transport raises for a chunked body cut short.
+    assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
+
+
+def test_stall_past_the_read_timeout_raises_within_a_bound(emu: Emulator) -> None:
+    expected = default_events(emu)
+    emu.inject(Fault(FaultKind.STALL, after=2, seconds=5), times=1)
+    got: list[bytes] = []
+    http = httpx.Client(transport=StdlibTransport(), timeout=httpx.Timeout(WAIT, read=STALL_READ_TIMEOUT))
+    with http, make_client(emu.url, http) as bedrock:
+        started = time.monotonic()
+        with pytest.raises(client.StreamError) as caught:
+            for event in bedrock.invoke_model_with_response_stream(MODEL, BODY):
+                got.append(event.bytes)
+        elapsed = time.monotonic() - started
+    assert got == expected[:2]
+    assert "stalled" in caught.value.message
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert STALL_READ_TIMEOUT <= elapsed < 3.0
+    assert wait_until(lambda: emu.open_connections == 0, 2.0), "the stalled connection was not closed"
+
+
+def test_refused_connection_is_an_endpoint_connection_error() -> None:
+    with socket.socket() as probe:  # a port nobody listens on (bound, never listening)
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        with (
+            make_http() as http,
+            make_client(url, http, max_attempts=1) as bedrock,
+            pytest.raises(client.EndpointConnectionError) as caught,
+        ):
+            bedrock.invoke_model_with_response_stream(MODEL, BODY)
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+def test_server_closing_before_the_status_line_is_a_remote_protocol_error() -> None:
+    requests: list[bytes] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(WAIT)
+
+        def hang_up() -> None:  # read one request, answer nothing, close
+            with contextlib.suppress(OSError):
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(WAIT)
+                    requests.append(conn.recv(65536))
+
+        server = threading.Thread(target=hang_up, daemon=True)
+        server.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+        with make_http() as http, pytest.raises(httpx.RemoteProtocolError):
+            # A fresh connection is not silently retried: the server may have acted on the request.
+            http.post(url, content=b"{}")
+        server.join(WAIT)
+    assert len(requests) == 1 and requests[0].startswith(b"POST /x HTTP/1.1\r\n")
+
+
+# --- connections -----------------------------------------------------------------------------------------
+
+
+def test_one_connection_is_reused_and_released_on_close(emu: Emulator) -> None:
+    http = make_http()
+    with make_client(emu.url, http) as bedrock:
+        for _ in range(3):
+            with bedrock.invoke_model_with_response_stream(MODEL, BODY) as stream:
+                assert len(list(stream)) > CHUNKS
+        assert emu.connections_accepted == 1
+        assert emu.open_connections == 1  # kept alive in the pool
+    http.close()
+    assert wait_until(lambda: emu.open_connections == 0, 2.0), "closing the client left a connection open"
+
+
+def test_a_stream_left_early_closes_its_connection(emu: Emulator) -> None:
+    with make_http() as http, make_client(emu.url, http) as bedrock:
+        with bedrock.invoke_model_with_response_stream(MODEL, BODY) as stream:
+            next(stream)
+        # Half-read: the connection cannot carry another request, so it is closed, not pooled.
+        assert wait_until(lambda: emu.open_connections == 0, 2.0)
+        assert len(list(bedrock.invoke_model_with_response_stream(MODEL, BODY))) > CHUNKS
+        assert emu.connections_accepted == 2
+
+
+def test_idle_connections_are_bounded_per_host(emu: Emulator) -> None:
+    with make_http(max_keepalive_per_host=1) as http, make_client(emu.url, http) as bedrock:
+        first = bedrock.invoke_model_with_response_stream(MODEL, BODY)
+        second = bedrock.invoke_model_with_response_stream(MODEL, BODY)
+        with first, second:
+            assert len(list(first)) == len(list(second)) > CHUNKS
+        assert emu.connections_accepted == 2
+        assert wait_until(lambda: emu.open_connections == 1, 2.0)  # one kept, the other closed
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused(loopback: Loopback) -> None:
+    loopback.add(
+        Reply(status=200, headers=[("Content-Type", "text/plain")], parts=[b"one"], chunked=False, drop=True),
+        Reply(status=200, headers=[("Content-Type", "text/plain")], parts=[b"two"], chunked=False),
+    )
+    with make_http() as http:
+        assert http.post(loopback.url + "/a", content=b"1").content == b"one"
+        assert wait_until(lambda: loopback.open_connections() == 0, 2.0)
+        assert http.post(loopback.url + "/b", content=b"2").content == b"two"
+    assert loopback.connections == 2
+
+
+def test_a_kept_alive_connection_found_dead_on_use_is_replaced_once(
+    loopback: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server closes the idle connection just as the next request goes out (the idle check passed).
+    monkeypatch.setattr(client.stdlib_transport, "_still_usable", lambda conn: True)
+    loopback.add(
+        Reply(status=200, headers=[("Content-Type", "text/plain")], parts=[b"one"], chunked=False, drop=True),
+        Reply(status=200, headers=[("Content-Type", "text/plain")], parts=[b"two"], chunked=False),
+    )
+    with make_http() as http:
+        assert http.post(loopback.url + "/a", content=b"1").content == b"one"
+        assert wait_until(lambda: loopback.open_connections() == 0, 2.0)
+        assert http.post(loopback.url + "/b", content=b"2").content == b"two"
+    assert [r.target for r in loopback.requests] == ["/a", "/b"]
+    assert loopback.connections == 2
+
+
+def test_a_redirect_is_returned_not_followed(loopback: Loopback) -> None:
+    moved = Reply(status=307, headers=[("Location", "/elsewhere"), ("Content-Length", "0")], chunked=False)
+    loopback.add(moved)
+    loopback.default = Reply.stream(json_chunk({"n": 1}))
+    with make_http() as http:
+        response = http.post(loopback.url + "/model/m/invoke-with-response-stream", content=b"{}")
+        assert response.status_code == 307
+        assert response.headers["location"] == "/elsewhere"
+        assert response.extensions["http_version"] == b"HTTP/1.1"
+    assert [r.target for r in loopback.requests] == ["/model/m/invoke-with-response-stream"]
+    loopback.add(Reply(status=307, headers=[("Location", "/elsewhere")], parts=[b""], chunked=False))
+    with (
+        make_http() as http,
+        make_client(loopback.url, http, max_attempts=1) as bedrock,
+        pytest.raises(client.BedrockRuntimeError) as caught,
+    ):
+        bedrock.invoke_model_with_response_stream("m", b"{}")
+    assert caught.value.status_code == 307
+    assert len(loopback.requests) == 2  # nothing went to /elsewhere
+
+
+def test_the_transport_checks_its_inputs() -> None:
+    with pytest.raises(ValueError, match="max_keepalive_per_host"):
+        StdlibTransport(max_keepalive_per_host=-1)
+    with make_http() as http, pytest.raises(httpx.UnsupportedProtocol):
+        http.get("ftp://127.0.0.1/x")
+
+
+# --- TLS (throwaway certificates from the openssl binary, as in test_trust.py) ----------------------------
+
+
+def test_tls_is_verified_by_default(tmp_path: Path) -> None:
+    cert, key = _make_certificate(tmp_path, "127.0.0.1", "IP:127.0.0.1")
+    with tls_server(cert, key) as server:
+        url = f"https://127.0.0.1:{server.port}"
+        with (
+            make_http() as http,
+            make_client(url, http, max_attempts=1) as bedrock,
+            pytest.raises(client.EndpointConnectionError) as caught,
+        ):
+            bedrock.invoke_model_with_response_stream(MODEL, BODY)
+        cause = caught.value.__cause__
+        assert isinstance(cause, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(cause)
+        assert server.requests == []  # nothing was sent over the unverified connection
+        # Trusted through a given context, and with verification off, the same server answers.
+        trusting = ssl.create_default_context(cafile=str(cert))
+        for verify in (trusting, False):
+            with make_http(verify=verify) as http, make_client(url, http, max_attempts=1) as bedrock:
+                events = [e.bytes for e in bedrock.invoke_model_with_response_stream(MODEL, BODY)]
+            assert events == [b'{"over": "tls"}']
+        assert len(server.requests) == 2
+
+
+def test_tls_host_name_is_checked(tmp_path: Path) -> None:
+    cert, key = _make_certificate(tmp_path, "elsewhere.example", "DNS:elsewhere.example")
+    with tls_server(cert, key) as server:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        url = f"https://127.0.0.1:{server.port}"
+        with (
+            make_http(verify=trusting) as http,
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY"),
+        ):
+            http.post(url + "/x", content=b"{}")
+        assert server.requests == []
