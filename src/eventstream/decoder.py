@@ -24,6 +24,7 @@ Feed it bytes as they arrive, in any split; it returns the messages completed so
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from zlib import crc32
 
 from .errors import (
@@ -372,35 +373,31 @@ class Decoder:
         return out, pos
 
 
-def _gather(pieces: list[bytes | bytearray | memoryview], start: int, stop: int) -> bytes:
-    """Bytes ``start:stop`` of the concatenated pieces, copying only that range (once)."""
-    chunks: list[bytes | bytearray | memoryview] = []
+def _slices(
+    pieces: list[bytes | bytearray | memoryview], start: int, stop: int
+) -> Iterator[bytes | bytearray | memoryview]:
+    """Bytes ``start:stop`` of the concatenated pieces, as zero-copy slices of the pieces they lie in."""
     offset = 0
     for piece in pieces:
         size = len(piece)
         if offset + size > start:
             low = max(start - offset, 0)
             high = min(stop - offset, size)
-            chunks.append(piece if low == 0 and high == size else memoryview(piece)[low:high])
+            yield piece if low == 0 and high == size else memoryview(piece)[low:high]
         offset += size
         if offset >= stop:
             break
-    return b"".join(chunks)
+
+
+def _gather(pieces: list[bytes | bytearray | memoryview], start: int, stop: int) -> bytes:
+    """Bytes ``start:stop`` of the concatenated pieces, copying only that range (once)."""
+    return b"".join(_slices(pieces, start, stop))
 
 
 def _crc_range(pieces: list[bytes | bytearray | memoryview], start: int, stop: int, crc: int) -> int:
     """CRC-32 of bytes ``start:stop`` of the concatenated pieces, continuing ``crc``, without copying."""
-    offset = 0
-    for piece in pieces:
-        size = len(piece)
-        if offset + size > start:
-            low = max(start - offset, 0)
-            high = min(stop - offset, size)
-            with memoryview(piece) as view:
-                crc = crc32(view[low:high], crc)
-        offset += size
-        if offset >= stop:
-            break
+    for view in _slices(pieces, start, stop):
+        crc = crc32(view, crc)
     return crc
 
 
