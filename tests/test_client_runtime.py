@@ -153,7 +153,7 @@ def test_missing_credentials_fail_at_the_first_request_with_the_providers_error(
     ):
         bedrock.invoke_model_with_response_stream("m", b"{}")
     assert loopback.requests == []
-    # Issue 9: seen through the client it is the client's typed error, keeping the provider's message and cause.
+    # Issue 9: through the client it is the client's typed error, keeping the provider's message and cause.
     assert isinstance(caught.value, client.NoCredentialsError)
     assert isinstance(caught.value, client.BedrockRuntimeError)
     assert isinstance(caught.value.__cause__, ProviderNoCredentials)
@@ -174,9 +174,11 @@ def test_a_malformed_shared_file_is_a_client_credentials_error(loopback: Loopbac
     config.write_text("[default]\nregion = us-east-1\nthis line is not a setting\n")
     with pytest.raises(client.CredentialsError, match=r"config, line 3"):
         client.BedrockRuntimeClient(endpoint_url=loopback.url)
-    with client.BedrockRuntimeClient("us-east-1", endpoint_url=loopback.url) as bedrock:
-        with pytest.raises(client.CredentialsError, match=r"config, line 3") as caught:
-            bedrock.invoke_model_with_response_stream("m", b"{}")
+    with (
+        client.BedrockRuntimeClient("us-east-1", endpoint_url=loopback.url) as bedrock,
+        pytest.raises(client.CredentialsError, match=r"config, line 3") as caught,
+    ):
+        bedrock.invoke_model_with_response_stream("m", b"{}")
     assert not isinstance(caught.value, client.NoCredentialsError)
     assert loopback.requests == []
 

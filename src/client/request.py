@@ -41,6 +41,7 @@ __all__ = [
     "build_json_request",
     "check_model_id",
     "default_endpoint",
+    "encode_body",
     "resolve_endpoint",
 ]
 
@@ -111,7 +112,8 @@ def _check_enum(name: str, value: object, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
-def _encode_body(body: object) -> bytes:
+def encode_body(body: object) -> bytes:
+    """A model body (bytes, str, or a dict serialised as compact JSON) as bytes, within the size limit."""
     if isinstance(body, bytes):
         data = body
     elif isinstance(body, (bytearray, memoryview)):
@@ -189,7 +191,7 @@ def build_invoke_request(
     if operation.request_body is not Body.MODEL_JSON or operation.accept_header is None:
         raise ValueError(f"{operation.name} does not take a model body")
     check_model_id(model_id)
-    data = _encode_body(body)
+    data = encode_body(body)
     headers: list[tuple[str, str]] = [
         ("Content-Type", _check_header_value("content_type", content_type)),
         (operation.accept_header, _check_header_value("accept", accept)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from time import sleep as _sleep
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -31,20 +31,42 @@ from .errors import (
 )
 from .invoke_response import InvokeModelResponse
 from .operations import (
+    CONVERSE,
+    CONVERSE_STREAM,
     COUNT_TOKENS,
     INVOKE_MODEL,
     INVOKE_MODEL_WITH_RESPONSE_STREAM,
     SIGNING_NAME,
     Operation,
 )
-from .request import PreparedRequest, build_invoke_request, build_json_request
+from .request import PreparedRequest, build_invoke_request, build_json_request, encode_body
 from .retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
-from .stream import AsyncResponseStream, ResponseStream, async_body_reader, body_reader
+from .stream import (
+    AsyncEventStream,
+    AsyncResponseStream,
+    EventStream,
+    ResponseStream,
+    async_body_reader,
+    body_reader,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from sigv4 import CredentialProvider, Credentials
+
+    from .converse_request import (
+        GuardrailConfig,
+        InferenceConfig,
+        Message,
+        OutputConfig,
+        PerformanceConfig,
+        ServiceTier,
+        SystemContentBlock,
+        ToolConfig,
+    )
+    from .converse_response import ConverseResponse
+    from .converse_stream import AsyncConverseStream, ConverseStream
 
 __all__ = ["DEFAULT_TIMEOUT", "AsyncBedrockRuntimeClient", "BedrockRuntimeClient"]
 
@@ -203,12 +225,30 @@ class _ClientBase:
     ) -> PreparedRequest:
         return build_invoke_request(self._config.endpoint, model_id, body, operation=operation, **options)
 
+    def _prepare_converse(
+        self, operation: Operation, model_id: str, arguments: dict[str, Any]
+    ) -> PreparedRequest:
+        # Converse's modules load on first use: `import client` stays as light as streaming one answer needs.
+        from .converse_request import build_converse_body  # noqa: PLC0415
+
+        body = build_converse_body(stream=operation.streaming, **arguments)
+        return build_json_request(self._config.endpoint, operation, model_id, body)
+
     def _prepare_count_tokens(self, model_id: str, arguments: dict[str, Any]) -> PreparedRequest:
         from .converse_request import build_count_tokens_body  # noqa: PLC0415 - Converse loads on first use
 
+        if arguments["body"] is not None:
+            arguments["body"] = encode_body(arguments["body"])
         return build_json_request(
             self._config.endpoint, COUNT_TOKENS, model_id, build_count_tokens_body(**arguments)
         )
+
+    @staticmethod
+    def _converse_answer(accepted: Accepted) -> ConverseResponse:
+        from .converse_response import ConverseResponse  # noqa: PLC0415 - Converse loads on first use
+
+        answer = _json_answer(accepted, "Converse")
+        return ConverseResponse.from_answer(answer, request_id=accepted.head.headers.get("x-amzn-requestid"))
 
     @staticmethod
     def _invoke_answer(accepted: Accepted) -> InvokeModelResponse:
@@ -244,6 +284,23 @@ _INVOKE_DOC = """Invoke ``model_id`` once and return its whole answer (InvokeMod
         Same arguments as :meth:`invoke_model_with_response_stream` (``accept`` is the answer's wanted MIME
         type). Returns :class:`~client.InvokeModelResponse` (``.body``, ``.json()``, ``.content_type``,
         ``.request_id``, ``.performance_config_latency``, ``.service_tier``).
+"""
+
+_CONVERSE_STREAM_DOC = """Send a Converse request and return its answer as a stream of typed events.
+
+        ``messages`` is the conversation (``[{"role": "user", "content": [{"text": "..."}]}]``); the keyword
+        arguments are the API's members in snake case, their values the wire JSON (camelCase inside):
+        ``system``, ``inference_config`` (``{"maxTokens": 512, "temperature": 0.5}``), ``tool_config``,
+        ``guardrail_config``, ``additional_model_request_fields``, ``additional_model_response_field_paths``,
+        ``prompt_variables``, ``request_metadata``, ``performance_config``, ``service_tier``,
+        ``output_config``. Bad shapes raise :class:`~client.ParamValidationError` naming the offending path
+        before anything is sent. Iterate the returned :class:`~client.ConverseStream`; after its end,
+        ``stream.response`` is the accumulated :class:`~client.ConverseResponse`.
+"""
+
+_CONVERSE_DOC = """Send a Converse request and return the whole answer as a :class:`~client.ConverseResponse`.
+
+        Same arguments as :meth:`converse_stream`.
 """
 
 _COUNT_TOKENS_DOC = """Count the input tokens ``model_id`` would see for a request (CountTokens).
@@ -369,7 +426,7 @@ class BedrockRuntimeClient(_ClientBase):
 
     invoke_model_with_response_stream.__doc__ = _INVOKE_STREAM_DOC
 
-    def _open_stream(self, prepared: PreparedRequest, stream_class: type[ResponseStream]) -> Any:
+    def _open_stream(self, prepared: PreparedRequest, stream_class: type[EventStream[Any]]) -> Any:
         policy = self._policy()
         accepted, response = self._run(self._flow(prepared, policy))
         assert response is not None
@@ -380,6 +437,88 @@ class BedrockRuntimeClient(_ClientBase):
             return response, accepted.retries
 
         return stream_class(response, retry_attempts=accepted.retries, reopen=reopen)
+
+    def converse_stream(
+        self,
+        model_id: str,
+        messages: Sequence[Message] | None,
+        *,
+        system: Sequence[SystemContentBlock] | None = None,
+        inference_config: InferenceConfig | None = None,
+        tool_config: ToolConfig | None = None,
+        guardrail_config: GuardrailConfig | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        prompt_variables: Mapping[str, Mapping[str, str]] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
+        performance_config: PerformanceConfig | None = None,
+        service_tier: ServiceTier | None = None,
+        output_config: OutputConfig | None = None,
+    ) -> ConverseStream:
+        from .converse_stream import ConverseStream  # noqa: PLC0415 - Converse loads on first use
+
+        prepared = self._prepare_converse(
+            CONVERSE_STREAM,
+            model_id,
+            {
+                "messages": messages,
+                "system": system,
+                "inference_config": inference_config,
+                "tool_config": tool_config,
+                "guardrail_config": guardrail_config,
+                "additional_model_request_fields": additional_model_request_fields,
+                "additional_model_response_field_paths": additional_model_response_field_paths,
+                "prompt_variables": prompt_variables,
+                "request_metadata": request_metadata,
+                "performance_config": performance_config,
+                "service_tier": service_tier,
+                "output_config": output_config,
+            },
+        )
+        stream: ConverseStream = self._open_stream(prepared, ConverseStream)
+        return stream
+
+    converse_stream.__doc__ = _CONVERSE_STREAM_DOC
+
+    def converse(
+        self,
+        model_id: str,
+        messages: Sequence[Message] | None,
+        *,
+        system: Sequence[SystemContentBlock] | None = None,
+        inference_config: InferenceConfig | None = None,
+        tool_config: ToolConfig | None = None,
+        guardrail_config: GuardrailConfig | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        prompt_variables: Mapping[str, Mapping[str, str]] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
+        performance_config: PerformanceConfig | None = None,
+        service_tier: ServiceTier | None = None,
+        output_config: OutputConfig | None = None,
+    ) -> ConverseResponse:
+        prepared = self._prepare_converse(
+            CONVERSE,
+            model_id,
+            {
+                "messages": messages,
+                "system": system,
+                "inference_config": inference_config,
+                "tool_config": tool_config,
+                "guardrail_config": guardrail_config,
+                "additional_model_request_fields": additional_model_request_fields,
+                "additional_model_response_field_paths": additional_model_response_field_paths,
+                "prompt_variables": prompt_variables,
+                "request_metadata": request_metadata,
+                "performance_config": performance_config,
+                "service_tier": service_tier,
+                "output_config": output_config,
+            },
+        )
+        accepted, _ = self._run(self._flow(prepared, self._policy()))
+        return self._converse_answer(accepted)
+
+    converse.__doc__ = _CONVERSE_DOC
 
     def invoke_model(
         self,
@@ -605,7 +744,9 @@ class AsyncBedrockRuntimeClient(_ClientBase):
 
     invoke_model_with_response_stream.__doc__ = _INVOKE_STREAM_DOC
 
-    async def _open_stream(self, prepared: PreparedRequest, stream_class: type[AsyncResponseStream]) -> Any:
+    async def _open_stream(
+        self, prepared: PreparedRequest, stream_class: type[AsyncEventStream[Any]]
+    ) -> Any:
         policy = self._policy()
         accepted, response = await self._run(self._flow(prepared, policy))
         assert response is not None
@@ -616,6 +757,88 @@ class AsyncBedrockRuntimeClient(_ClientBase):
             return response, accepted.retries
 
         return stream_class(response, retry_attempts=accepted.retries, reopen=reopen)
+
+    async def converse_stream(
+        self,
+        model_id: str,
+        messages: Sequence[Message] | None,
+        *,
+        system: Sequence[SystemContentBlock] | None = None,
+        inference_config: InferenceConfig | None = None,
+        tool_config: ToolConfig | None = None,
+        guardrail_config: GuardrailConfig | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        prompt_variables: Mapping[str, Mapping[str, str]] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
+        performance_config: PerformanceConfig | None = None,
+        service_tier: ServiceTier | None = None,
+        output_config: OutputConfig | None = None,
+    ) -> AsyncConverseStream:
+        from .converse_stream import AsyncConverseStream  # noqa: PLC0415 - Converse loads on first use
+
+        prepared = self._prepare_converse(
+            CONVERSE_STREAM,
+            model_id,
+            {
+                "messages": messages,
+                "system": system,
+                "inference_config": inference_config,
+                "tool_config": tool_config,
+                "guardrail_config": guardrail_config,
+                "additional_model_request_fields": additional_model_request_fields,
+                "additional_model_response_field_paths": additional_model_response_field_paths,
+                "prompt_variables": prompt_variables,
+                "request_metadata": request_metadata,
+                "performance_config": performance_config,
+                "service_tier": service_tier,
+                "output_config": output_config,
+            },
+        )
+        stream: AsyncConverseStream = await self._open_stream(prepared, AsyncConverseStream)
+        return stream
+
+    converse_stream.__doc__ = _CONVERSE_STREAM_DOC
+
+    async def converse(
+        self,
+        model_id: str,
+        messages: Sequence[Message] | None,
+        *,
+        system: Sequence[SystemContentBlock] | None = None,
+        inference_config: InferenceConfig | None = None,
+        tool_config: ToolConfig | None = None,
+        guardrail_config: GuardrailConfig | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        prompt_variables: Mapping[str, Mapping[str, str]] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
+        performance_config: PerformanceConfig | None = None,
+        service_tier: ServiceTier | None = None,
+        output_config: OutputConfig | None = None,
+    ) -> ConverseResponse:
+        prepared = self._prepare_converse(
+            CONVERSE,
+            model_id,
+            {
+                "messages": messages,
+                "system": system,
+                "inference_config": inference_config,
+                "tool_config": tool_config,
+                "guardrail_config": guardrail_config,
+                "additional_model_request_fields": additional_model_request_fields,
+                "additional_model_response_field_paths": additional_model_response_field_paths,
+                "prompt_variables": prompt_variables,
+                "request_metadata": request_metadata,
+                "performance_config": performance_config,
+                "service_tier": service_tier,
+                "output_config": output_config,
+            },
+        )
+        accepted, _ = await self._run(self._flow(prepared, self._policy()))
+        return self._converse_answer(accepted)
+
+    converse.__doc__ = _CONVERSE_DOC
 
     async def invoke_model(
         self,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 from weakref import proxy
 
 import httpx
@@ -32,7 +32,32 @@ from .stream_core import StreamCore
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AsyncResponseStream", "ResponseStream", "StreamCore", "async_body_reader", "body_reader"]
+__all__ = [
+    "AsyncEventStream",
+    "AsyncResponseStream",
+    "EventCore",
+    "EventStream",
+    "ResponseStream",
+    "StreamCore",
+    "async_body_reader",
+    "body_reader",
+]
+
+E = TypeVar("E")
+
+
+class EventCore(Protocol[E]):
+    """What a stream needs of its sans-I/O core (:class:`StreamCore` for chunks, the Converse core for
+    ConverseStream events): bytes in, typed events out, a sticky ``error``."""
+
+    error: BedrockRuntimeError | None
+    request_id: str | None
+
+    def feed(self, data: bytes) -> list[E]: ...
+
+    def finish(self) -> None: ...
+
+    def transport_failure(self, exc: Exception, what: str) -> StreamError: ...
 
 
 def _is_encoded(response: httpx.Response) -> bool:
@@ -95,7 +120,7 @@ _DONE = "done"
 _CLOSED = "closed"
 
 
-class _StreamBase:
+class _StreamBase(Generic[E]):
     """State and response metadata shared by the sync and async streams."""
 
     content_type: str | None
@@ -126,8 +151,8 @@ class _StreamBase:
         self.retry_attempts = retry_attempts
         self._core = self._new_core(self.request_id)
 
-    def _new_core(self, request_id: str | None) -> StreamCore:
-        return StreamCore(request_id)
+    def _new_core(self, request_id: str | None) -> EventCore[E]:
+        raise NotImplementedError
 
     def _interrupted(self, exc: BaseException) -> StreamError:
         error = StreamError(
@@ -158,16 +183,9 @@ RetryOpener = Callable[[BedrockRuntimeError], "tuple[httpx.Response, int]"]
 AsyncRetryOpener = Callable[[BedrockRuntimeError], "Awaitable[tuple[httpx.Response, int]]"]
 
 
-class ResponseStream(_StreamBase):
-    """The event stream of one InvokeModelWithResponseStream call (sync).
-
-    Iterate it for :class:`~client.Chunk` events; use it as a context manager so the connection is closed
-    even when you stop early. In-stream exceptions and broken streams raise typed
-    :class:`~client.BedrockRuntimeError` subclasses. One stream is read by one thread.
-
-    Attributes ``content_type``, ``performance_config_latency``, ``service_tier``, ``request_id``,
-    ``status_code``, ``headers`` and ``retry_attempts`` describe the HTTP response.
-    """
+class EventStream(_StreamBase[E]):
+    """A streamed answer being read (sync): the machinery shared by :class:`ResponseStream` and
+    :class:`~client.ConverseStream`, which differ only in the core that types their events."""
 
     def __init__(
         self, response: httpx.Response, *, retry_attempts: int = 0, reopen: RetryOpener | None = None
@@ -178,9 +196,9 @@ class ResponseStream(_StreamBase):
         # The generator gets a weak proxy of the stream: holding the stream itself would make a reference
         # cycle (stream -> generator -> frame -> stream), and a stream dropped after a `break` would then
         # keep its connection checked out until the cyclic garbage collector happened to run.
-        self._gen: Generator[Chunk, None, None] = ResponseStream._events(proxy(self))
+        self._gen: Generator[E, None, None] = EventStream._events(proxy(self))
 
-    def _events(self) -> Generator[Chunk, None, None]:
+    def _events(self) -> Generator[E, None, None]:
         yielded = False
         # A local, so the final close still works when the generator is finalised after its stream.
         response = self._response
@@ -215,7 +233,7 @@ class ResponseStream(_StreamBase):
     def __iter__(self) -> Self:
         return self
 
-    def __next__(self) -> Chunk:
+    def __next__(self) -> E:
         state = self._state
         if state is not _OPEN:
             if state is _NOT_STARTED:
@@ -276,12 +294,8 @@ class ResponseStream(_StreamBase):
             pass
 
 
-class AsyncResponseStream(_StreamBase):
-    """The event stream of one InvokeModelWithResponseStream call (async).
-
-    ``async with stream:`` and ``async for event in stream``; otherwise as :class:`ResponseStream`.
-    Closing it (``await stream.aclose()`` or leaving ``async with``) closes the connection.
-    """
+class AsyncEventStream(_StreamBase[E]):
+    """A streamed answer being read (async): the twin of :class:`EventStream`."""
 
     def __init__(
         self,
@@ -295,9 +309,9 @@ class AsyncResponseStream(_StreamBase):
         self._state = _NOT_STARTED
         # A weak proxy, as in ResponseStream: a stream dropped after a `break` is then finalised at once, and
         # the event loop's async-generator hook closes its connection.
-        self._gen: AsyncGenerator[Chunk, None] = AsyncResponseStream._events(proxy(self))
+        self._gen: AsyncGenerator[E, None] = AsyncEventStream._events(proxy(self))
 
-    async def _events(self) -> AsyncGenerator[Chunk, None]:
+    async def _events(self) -> AsyncGenerator[E, None]:
         yielded = False
         response = self._response
         try:
@@ -331,7 +345,7 @@ class AsyncResponseStream(_StreamBase):
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Chunk:
+    async def __anext__(self) -> E:
         state = self._state
         if state is not _OPEN:
             if state is _NOT_STARTED:
@@ -379,3 +393,29 @@ class AsyncResponseStream(_StreamBase):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class ResponseStream(EventStream[Chunk]):
+    """The event stream of one InvokeModelWithResponseStream call (sync).
+
+    Iterate it for :class:`~client.Chunk` events; use it as a context manager so the connection is closed
+    even when you stop early. In-stream exceptions and broken streams raise typed
+    :class:`~client.BedrockRuntimeError` subclasses. One stream is read by one thread.
+
+    Attributes ``content_type``, ``performance_config_latency``, ``service_tier``, ``request_id``,
+    ``status_code``, ``headers`` and ``retry_attempts`` describe the HTTP response.
+    """
+
+    def _new_core(self, request_id: str | None) -> StreamCore:
+        return StreamCore(request_id)
+
+
+class AsyncResponseStream(AsyncEventStream[Chunk]):
+    """The event stream of one InvokeModelWithResponseStream call (async).
+
+    ``async with stream:`` and ``async for event in stream``; otherwise as :class:`ResponseStream`.
+    Closing it (``await stream.aclose()`` or leaving ``async with``) closes the connection.
+    """
+
+    def _new_core(self, request_id: str | None) -> StreamCore:
+        return StreamCore(request_id)

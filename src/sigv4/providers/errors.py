@@ -13,6 +13,18 @@ from typing import Any
 
 from ..credentials import CredentialError
 
+__all__ = [
+    "ConfigFileError",
+    "CredentialEndpointError",
+    "CredentialError",
+    "CredentialProcessError",
+    "InvalidRegionError",
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "ProfileNotFoundError",
+    "UnsupportedProfileError",
+]
+
 
 class NoCredentialsError(CredentialError):
     """No source had credentials. ``places`` lists, in order, every place that was looked at and why it
