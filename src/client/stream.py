@@ -81,7 +81,9 @@ def body_reader(response: httpx.Response) -> Iterator[bytes]:
     # response.stream itself rather than iter_raw(), which wraps every chunk in one more generator, a no-op
     # chunker and a byte count: 2-3% of an event's cost end to end (~0.3 of ~12 us, bench_client.py).
     # httpx's error mapping lives in the stream, so network errors still arrive as httpx exceptions.
-    if _is_encoded(response):
+    if _is_encoded(response) or response.is_stream_consumed:
+        # A body httpx already holds (a transport that answers with content=..., as httpx.MockTransport and
+        # respx do) is served from memory by iter_bytes(); reading the raw stream again would fail.
         return response.iter_bytes()
     stream = _raw_stream(response)
     if not isinstance(stream, httpx.SyncByteStream):
@@ -90,7 +92,7 @@ def body_reader(response: httpx.Response) -> Iterator[bytes]:
 
 
 def async_body_reader(response: httpx.Response) -> AsyncIterator[bytes]:
-    if _is_encoded(response):
+    if _is_encoded(response) or response.is_stream_consumed:
         return response.aiter_bytes()
     stream = _raw_stream(response)
     if not isinstance(stream, httpx.AsyncByteStream):
