@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from sigv4.credentials import CredentialError
+from sigv4.credentials import CredentialError, utc_now
 from sigv4.region_name import is_valid_region
 
 from .errors import (
@@ -47,11 +47,6 @@ __all__ = [
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 
 BEARER_TOKEN_ENV = "AWS_BEARER_TOKEN_BEDROCK"
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC (the clock every signature and expiry check uses by default)."""
+    return datetime.now(timezone.utc)
+
+
 class CredentialError(RuntimeError):
     """Base class of every error raised while resolving credentials or the region (the sources and their
     errors are in :mod:`sigv4.providers`; the base lives here so that a client can catch it without importing
