@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-
-class CredentialError(RuntimeError):
-    """Base class of every error raised while resolving credentials or the region."""
+from ..credentials import CredentialError
 
 
 class NoCredentialsError(CredentialError):
