@@ -1,31 +1,40 @@
-"""A boto3-shaped drop-in for ``bedrock-runtime``'s ``invoke_model_with_response_stream``.
+"""A boto3-shaped drop-in for ``bedrock-runtime``: ``invoke_model_with_response_stream``, ``invoke_model``,
+``converse``, ``converse_stream`` and ``count_tokens``.
 
 Code written for boto3 moves over by changing its import::
 
     from client import compat as boto3             # was: import boto3
 
     bedrock = boto3.client("bedrock-runtime", region_name="us-east-1")
-    response = bedrock.invoke_model_with_response_stream(modelId=model_id, body=body)
-    for event in response["body"]:
-        print(event["chunk"]["bytes"])
+    messages = [{"role": "user", "content": [{"text": "Hi"}]}]
+    response = bedrock.converse_stream(modelId=model_id, messages=messages)
+    for event in response["stream"]:
+        if "contentBlockDelta" in event:
+            print(event["contentBlockDelta"]["delta"].get("text", ""), end="")
 
-What matches boto3 (checked by a differential test against boto3 itself):
+What matches boto3 (checked by differential tests against boto3 itself):
 
-* the response dict: ``body`` (iterable of ``{"chunk": {"bytes": b"..."}}``), ``contentType``,
-  ``performanceConfigLatency`` / ``serviceTier`` when the service sent them, and ``ResponseMetadata``
-  (``RequestId``, ``HTTPStatusCode``, ``HTTPHeaders``, ``RetryAttempts``, ``MaxAttemptsReached``);
+* the response dicts: ``body`` (``invoke_model_with_response_stream``: iterable of ``{"chunk": {"bytes":
+  b"..."}}``; ``invoke_model``: a :class:`StreamingBody`), ``stream`` (``converse_stream``: iterable of
+  ``{"messageStart": ...}``, ``{"contentBlockDelta": ...}``...; base64 members as bytes), ``converse``'s
+  ``output`` / ``stopReason`` / ``usage`` / ``metrics``..., ``count_tokens``' ``inputTokens``,
+  ``contentType``, ``performanceConfigLatency`` / ``serviceTier`` when the service sent them, and
+  ``ResponseMetadata`` (``RequestId``, ``HTTPStatusCode``, ``HTTPHeaders``, ``RetryAttempts``,
+  ``MaxAttemptsReached``);
 * HTTP errors: ``bedrock.exceptions.ThrottlingException`` etc. (all subclasses of :class:`ClientError`), whose
   ``response`` has ``Error.Code``/``Error.Message``, ``ResponseMetadata`` and the modelled fields
-  (``message``, ``originalStatusCode``...), and whose ``str()`` is botocore's;
+  (``message``, ``originalStatusCode``...), and whose ``str()`` is botocore's (with the operation's name);
 * in-stream exceptions and ``error`` messages: :class:`EventStreamError` (a :class:`ClientError`) with
   ``response["Error"]["Code"]`` the ``:exception-type`` (``"throttlingException"``) or ``:error-code``.
 
 Where it deliberately differs: a stream that is truncated, dropped or corrupt raises
-:class:`client.StreamError` (boto3 ends silently or raises a parser error); a 200 that is not an event stream
-raises :class:`client.UnexpectedResponseError` (boto3 returns a dict without ``body``); unreachable endpoints
-raise :class:`client.EndpointConnectionError`; bad arguments raise :class:`client.ParamValidationError`, and
-enum values are checked before sending. Retries follow :mod:`client.retry` (standard-mode-like: 3 attempts by
-default, ``retries={"total_max_attempts": n}`` or ``{"max_attempts": retries}`` in ``config``).
+:class:`client.StreamError` (boto3 ends silently or raises a parser error), and so does a ConverseStream that
+ends without ``messageStop``; Converse members newer than boto3's model (``usage.serverToolUsage``...) are
+kept, not dropped; a 200 that is not an event stream raises :class:`client.UnexpectedResponseError` (boto3
+returns a dict without ``body``); unreachable endpoints raise :class:`client.EndpointConnectionError`; bad
+arguments raise :class:`client.ParamValidationError`, and enum values and Converse shapes are checked before
+sending. Retries follow :mod:`client.retry` (standard-mode-like: 3 attempts by default,
+``retries={"total_max_attempts": n}`` or ``{"max_attempts": retries}`` in ``config``).
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ __all__ = [
     "BedrockRuntime",
     "ClientError",
     "ConflictException",
+    "ConverseEventStream",
     "EndpointConnectionError",
     "EventStream",
     "EventStreamError",
@@ -77,6 +87,7 @@ __all__ = [
     "ServiceUnavailableException",
     "Session",
     "StreamError",
+    "StreamingBody",
     "ThrottlingException",
     "UnexpectedResponseError",
     "ValidationException",
