@@ -373,3 +373,18 @@ def test_tool_input_split_anywhere_parses_to_the_same_value(
     accumulator.add(ContentBlockStop(0))
     accumulator.add(MessageStop("tool_use"))
     assert accumulator.finish().tool_uses == [ToolUse("i", "n", value)]
+
+
+def test_http_details_are_carried_but_not_compared() -> None:
+    accumulator = ConverseAccumulator(request_id="r", headers={"x-amzn-requestid": "r"}, retry_attempts=2)
+    accumulator.add(ContentBlockDelta(0, TextDelta("x")))
+    accumulator.add(MessageStop("end_turn"))
+    streamed = accumulator.finish()
+    assert (streamed.headers, streamed.retry_attempts) == ({"x-amzn-requestid": "r"}, 2)
+    answered = ConverseResponse.from_answer(
+        streamed.to_dict(), request_id="r", headers={"X-Amzn-RequestId": "r", "Date": "d"}, retry_attempts=0
+    )
+    assert answered.headers == {"x-amzn-requestid": "r", "date": "d"}
+    # The same answer is the same response, however it travelled.
+    assert answered == streamed
+    assert "headers" not in repr(answered)
