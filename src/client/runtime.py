@@ -237,8 +237,8 @@ class _ClientBase:
     def _prepare_count_tokens(self, model_id: str, arguments: dict[str, Any]) -> PreparedRequest:
         from .converse_request import build_count_tokens_body  # noqa: PLC0415 - Converse loads on first use
 
-        if arguments["body"] is not None:
-            arguments["body"] = encode_body(arguments["body"])
+        if arguments.get("body") is not None:
+            arguments = {**arguments, "body": encode_body(arguments["body"])}
         return build_json_request(
             self._config.endpoint, COUNT_TOKENS, model_id, build_count_tokens_body(**arguments)
         )
@@ -248,7 +248,13 @@ class _ClientBase:
         from .converse_response import ConverseResponse  # noqa: PLC0415 - Converse loads on first use
 
         answer = _json_answer(accepted, "Converse")
-        return ConverseResponse.from_answer(answer, request_id=accepted.head.headers.get("x-amzn-requestid"))
+        headers = accepted.head.headers
+        return ConverseResponse.from_answer(
+            answer,
+            request_id=headers.get("x-amzn-requestid"),
+            headers={name.lower(): value for name, value in headers.items()},
+            retry_attempts=accepted.retries,
+        )
 
     @staticmethod
     def _invoke_answer(accepted: Accepted) -> InvokeModelResponse:
