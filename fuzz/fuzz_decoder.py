@@ -63,8 +63,10 @@ __all__ = [
     "stream_fixtures",
 ]
 
-#: Recorded streams under fixtures/: the seeds of the corpus (fuzz-regressions/ holds harness inputs instead).
-_STREAM_FIXTURES = ("eventstream/aws-sdk-go/encoded/*/*", "eventstream/smithy-rs/*", "bedrock/*.bin")
+#: Recorded streams: this repository's fixtures/bedrock/ and AWS's event-stream vectors in the shared folder's
+#: vectors/ (never copied here); the seeds of the corpus (fuzz-regressions/ holds harness inputs instead).
+_STREAM_FIXTURES = ("bedrock/*.bin",)
+_STREAM_VECTORS = ("eventstream/aws-sdk-go/encoded/*/*", "eventstream/smithy-rs/*")
 _MAX_SIZES = (DEFAULT_MAX_MESSAGE_SIZE, 16, 64, 1024)
 _KINDS: tuple[Callable[[bytes], bytes | bytearray | memoryview], ...] = (bytes, bytearray, memoryview)
 _MAX_PIECES = 15
@@ -259,9 +261,13 @@ def check_stream(stream: bytes, sizes: Sequence[int] = (), *,
     return whole
 
 
-def stream_fixtures(fixtures: Path) -> list[Path]:
-    """Every recorded event stream under ``fixtures`` (the repository's fixtures/ folder), sorted."""
-    return sorted(path for pattern in _STREAM_FIXTURES for path in fixtures.glob(pattern) if path.is_file())
+def stream_fixtures(fixtures: Path, vectors: Path | None = None) -> list[Path]:
+    """Every recorded event stream under ``fixtures`` (the repository's fixtures/ folder) and, when given,
+    every AWS event-stream vector under ``vectors`` (the shared folder's vectors/); each part sorted."""
+    found = sorted(path for pattern in _STREAM_FIXTURES for path in fixtures.glob(pattern) if path.is_file())
+    if vectors is not None:
+        found += sorted(p for pattern in _STREAM_VECTORS for p in vectors.glob(pattern) if p.is_file())
+    return found
 
 
 def prepare(case: Case) -> bytes:

@@ -53,10 +53,13 @@ from eventstream import (
     decode,
     encode,
 )
+from shared_data import require, shared_root
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 REGRESSIONS = FIXTURES / "fuzz-regressions"
+# AWS's event-stream vectors, read from the shared folder (tests/shared_data.py), never copied into fixtures/.
+VECTORS = shared_root() / "vectors"
 
 _BUDGET = settings().max_examples  # the loaded profile's
 # The deep profile runs each property for many minutes; the suite's 120 s per-test timeout is for "ci".
@@ -585,18 +588,23 @@ def test_the_reference_model_on_known_cases(data: bytes,
 
 # --- the atheris harness, without atheris: every fixture, every regression input ----------------------------
 
-STREAM_FIXTURES = harness.stream_fixtures(FIXTURES)
+STREAM_FIXTURES = harness.stream_fixtures(FIXTURES, VECTORS if VECTORS.is_dir() else None)
 REGRESSION_INPUTS = sorted(p for p in REGRESSIONS.iterdir() if p.is_file() and p.suffix != ".md")
 
 
+def _fixture_id(path: Path) -> str:
+    return path.relative_to(FIXTURES if path.is_relative_to(FIXTURES) else VECTORS).as_posix()
+
+
 def test_the_fixture_list_covers_every_recorded_stream() -> None:
-    names_found = {p.relative_to(FIXTURES).as_posix() for p in STREAM_FIXTURES}
+    require("vectors")  # the vectors' half of the list; skipped (or, under CI, failed) without them
+    names_found = {_fixture_id(p) for p in STREAM_FIXTURES}
     assert len(names_found) == 25
     assert {"bedrock/claude_messages.bin", "eventstream/smithy-rs/valid_no_headers",
             "eventstream/aws-sdk-go/encoded/negative/corrupted_header_len"} <= names_found
 
 
-@pytest.mark.parametrize("path", STREAM_FIXTURES, ids=lambda p: p.relative_to(FIXTURES).as_posix())
+@pytest.mark.parametrize("path", STREAM_FIXTURES, ids=_fixture_id)
 def test_harness_one_input_runs_on_every_fixture(path: Path) -> None:
     stream = path.read_bytes()
     for mode, codes in [(0, ()), (0b110010, (0,)), (0b100010, (6, 11, 200)), (0b1, (3,)), (0b1000, (2, 191)),
