@@ -20,6 +20,7 @@ import importlib.util
 import itertools
 import random
 import struct
+import subprocess
 import sys
 import zlib
 from collections.abc import Callable, Sequence
@@ -490,3 +491,59 @@ def test_harness_provider_matches_atheris() -> None:
         assert ours.ConsumeBytes(3) == theirs.ConsumeBytes(3)
         fuzzed = harness.read_case(data, atheris.FuzzedDataProvider)
         assert fuzzed == harness.read_case(data)
+
+
+# --- your own consumer under the harness (fuzz/README.md, "Fuzz your own consumer") -----------------------
+
+CONSUMER = '''
+import eventstream
+
+class BadStream(Exception):
+    pass
+
+def consume(pieces):
+    decoder = eventstream.Decoder()
+    try:
+        for piece in pieces:
+            decoder.feed(piece)
+        decoder.close()
+    except eventstream.TruncatedStream as exc:
+        raise BadStream(str(exc)) from exc
+
+def fragile(pieces):
+    if sum(len(p) for p in pieces) > 100:
+        raise ValueError("a bug in the consumer")
+'''
+
+
+def test_a_consumer_gets_every_input_and_its_undeclared_exceptions_are_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_consumer.py").write_text(CONSUMER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen: list[bytes] = []
+    target = harness.Target(lambda pieces: seen.append(b"".join(bytes(p) for p in pieces)))
+    data = harness.make_input(GOOD + GOOD[:20], 0b110000, (6, 11))  # truncated, pieces of mixed types
+    harness.one_input(data, target=target)
+    assert seen == [GOOD + GOOD[:20]]
+    # TruncatedStream re-raised as the consumer's own BadStream: a finding unless declared with --allow
+    with pytest.raises(Exception, match="stream ended inside a frame") as info:
+        harness.one_input(data, target=harness.load_target("my_consumer:consume"))
+    assert type(info.value).__name__ == "BadStream"
+    harness.one_input(data, target=harness.load_target("my_consumer:consume", ["my_consumer:BadStream"]))
+    with pytest.raises(ValueError, match="a bug in the consumer"):
+        harness.replay(REGRESSION_INPUTS, harness.load_target("my_consumer:fragile"))
+
+
+def test_the_consumer_recipe_replays_without_atheris(tmp_path: Path) -> None:
+    """fuzz/README.md's third command, in replay mode (what runs without atheris): options parsed out of the
+    libFuzzer arguments, the consumer imported from the current directory."""
+    (tmp_path / "my_consumer.py").write_text(CONSUMER)
+    command = [sys.executable, str(ROOT / "fuzz" / "fuzz_decoder.py"), "--consumer", "my_consumer:consume",
+               "--allow=my_consumer:BadStream", "--replay", str(REGRESSIONS)]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    replayed = len([p for p in REGRESSIONS.iterdir() if p.is_file()])  # its README.md is an input too
+    assert done.stdout.strip() == f"replayed {replayed} inputs: no finding"
+    assert harness.split_target_options(["x", "--consumer=a:b", "-runs=5", "--allow", "a:E", "corpus"]) == (
+        ["x", "-runs=5", "corpus"], "a:b", ["a:E"])
