@@ -154,15 +154,17 @@ class _Handler(BaseHTTPRequestHandler):
             bedrock_type = recorded.get("x-amzn-bedrock-content-type", "application/json")
             self.send_header("X-Amzn-Bedrock-Content-Type",
                              "application/json" if "REDACTED" in bedrock_type else bedrock_type)
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Transfer-Encoding", "chunked")  # as Bedrock sends it
         self.end_headers()
         sizes = recording["transport_chunk_sizes"] or [4096]  # as the recording project read it, if known
         pos = i = 0
         while pos < len(data):
-            self.wfile.write(data[pos:pos + sizes[i % len(sizes)]])
+            piece = data[pos:pos + sizes[i % len(sizes)]]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.flush()
-            pos += sizes[i % len(sizes)]
+            pos += len(piece)
             i += 1
+        self.wfile.write(b"0\r\n\r\n")
 
 
 @dataclass(frozen=True)
