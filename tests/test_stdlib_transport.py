@@ -239,8 +239,8 @@ def test_a_stream_left_early_closes_its_connection(emu: Emulator) -> None:
         assert emu.connections_accepted == 2
 
 
-def test_idle_connections_are_bounded_per_host(emu: Emulator) -> None:
-    with make_http(max_keepalive_per_host=1) as http, make_client(emu.url, http) as bedrock:
+def test_idle_connections_are_bounded(emu: Emulator) -> None:
+    with make_http(limits=httpx.Limits(max_keepalive_connections=1)) as http, make_client(emu.url, http) as bedrock:
         first = bedrock.invoke_model_with_response_stream(MODEL, BODY)
         second = bedrock.invoke_model_with_response_stream(MODEL, BODY)
         with first, second:
@@ -300,8 +300,10 @@ def test_a_redirect_is_returned_not_followed(loopback: Loopback) -> None:
 
 
 def test_the_transport_checks_its_inputs() -> None:
-    with pytest.raises(ValueError, match="max_keepalive_per_host"):
-        StdlibTransport(max_keepalive_per_host=-1)
+    with pytest.raises(ValueError, match="max_keepalive_connections"):
+        StdlibTransport(limits=httpx.Limits(max_keepalive_connections=-1))
+    with pytest.raises(ValueError, match="max_connections"):
+        StdlibTransport(limits=httpx.Limits(max_connections=0))
     with make_http() as http, pytest.raises(httpx.UnsupportedProtocol):
         http.get("ftp://127.0.0.1/x")
 

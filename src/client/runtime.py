@@ -29,6 +29,7 @@ from .errors import (
 from .request import EVENTSTREAM_CONTENT_TYPE, InvokeRequest, build_invoke_request, resolve_endpoint
 from .retry import DEFAULT_MAX_ATTEMPTS, Backoff, RetryAction, RetryPolicy
 from .stream import AsyncResponseStream, ResponseStream, async_body_reader, body_reader
+from .transport_choice import default_sync_http_client, validate_transport
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -256,6 +257,9 @@ class BedrockRuntimeClient:
             a VPC endpoint).
         http_client: an ``httpx.Client`` to send with (its pool, proxies, TLS settings). It is not closed by
             this client. Its own timeout applies unless ``timeout`` is given.
+        transport: the default ``http_client``'s wire layer: ``"stdlib"`` (``client.stdlib_transport``)
+            or ``"httpx"``. Default: ``BEDROCK_STREAM_TRANSPORT``, else ``"stdlib"`` unless httpx's proxy
+            environment applies to the endpoint (see ``client.transport_choice``). Not with ``http_client``.
         timeout: a number (seconds, for connect, each read, write and pool wait) or an ``httpx.Timeout``.
             The read timeout bounds the silence between two pieces of the stream, not the whole answer.
         max_attempts: attempts per call, including the first (retries happen only before the first event).
@@ -272,6 +276,7 @@ class BedrockRuntimeClient:
         bearer_token: str | None = None,
         endpoint_url: str | None = None,
         http_client: httpx.Client | None = None,
+        transport: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
@@ -279,6 +284,8 @@ class BedrockRuntimeClient:
             raise ParamValidationError(
                 f"http_client must be an httpx.Client, not {type(http_client).__name__}"
             )
+        if validate_transport(transport) is not None and http_client is not None:
+            raise ParamValidationError("pass either http_client or transport, not both")
         self._settings = _Settings(
             region=region,
             credentials=credentials,
@@ -289,7 +296,11 @@ class BedrockRuntimeClient:
             respect_client_timeout=http_client is not None and timeout is DEFAULT_TIMEOUT,
         )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(timeout=self._settings.timeout)
+        self._http = (
+            http_client
+            if http_client is not None
+            else default_sync_http_client(self._settings.endpoint, self._settings.timeout, transport)
+        )
 
     @property
     def region(self) -> str | None:
