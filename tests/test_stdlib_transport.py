@@ -24,7 +24,7 @@ from client.emulator import Emulator, Fault, FaultKind
 from client.stdlib_transport import StdlibTransport
 from sigv4 import Credentials
 from test_client_helpers import WAIT, Loopback, Reply, json_chunk, loopback
-from test_trust import _make_certificate, tls_server
+from tls_helpers import make_certificate, tls_server
 
 __all__ = ["loopback"]  # the fixture, re-exported so pytest finds it here
 
@@ -240,7 +240,10 @@ def test_a_stream_left_early_closes_its_connection(emu: Emulator) -> None:
 
 
 def test_idle_connections_are_bounded(emu: Emulator) -> None:
-    with make_http(limits=httpx.Limits(max_keepalive_connections=1)) as http, make_client(emu.url, http) as bedrock:
+    with (
+        make_http(limits=httpx.Limits(max_keepalive_connections=1)) as http,
+        make_client(emu.url, http) as bedrock,
+    ):
         first = bedrock.invoke_model_with_response_stream(MODEL, BODY)
         second = bedrock.invoke_model_with_response_stream(MODEL, BODY)
         with first, second:
@@ -312,7 +315,7 @@ def test_the_transport_checks_its_inputs() -> None:
 
 
 def test_tls_is_verified_by_default(tmp_path: Path) -> None:
-    cert, key = _make_certificate(tmp_path, "127.0.0.1", "IP:127.0.0.1")
+    cert, key = make_certificate(tmp_path, "127.0.0.1", "IP:127.0.0.1")
     with tls_server(cert, key) as server:
         url = f"https://127.0.0.1:{server.port}"
         with (
@@ -334,7 +337,7 @@ def test_tls_is_verified_by_default(tmp_path: Path) -> None:
 
 
 def test_tls_host_name_is_checked(tmp_path: Path) -> None:
-    cert, key = _make_certificate(tmp_path, "elsewhere.example", "DNS:elsewhere.example")
+    cert, key = make_certificate(tmp_path, "elsewhere.example", "DNS:elsewhere.example")
     with tls_server(cert, key) as server:
         trusting = ssl.create_default_context(cafile=str(cert))
         url = f"https://127.0.0.1:{server.port}"

@@ -87,6 +87,12 @@ class StdlibTransport(httpx.BaseTransport):
         self._open = 0  # connections open or being opened (idle ones included): what max_connections bounds
         self._closed = False
 
+    @property
+    def connections_in_use(self) -> int:
+        """Connections open (or being opened) and not idle in the pool: each serves one request now."""
+        with self._cond:
+            return self._open - self._idle_count
+
     # -- TLS ---------------------------------------------------------------------------------------------
 
     def _context(self) -> ssl.SSLContext:
