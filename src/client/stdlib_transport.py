@@ -71,17 +71,19 @@ class StdlibTransport(httpx.BaseTransport):
         trust_env: bool = True,
         limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
-        for name in ("max_connections", "max_keepalive_connections"):
-            value = getattr(limits, name)
-            if value is not None and value < (1 if name == "max_connections" else 0):
-                raise ValueError(f"limits.{name} must be None or >= {1 if name == 'max_connections' else 0}")
+        if limits.max_connections is not None and limits.max_connections < 1:
+            raise ValueError(f"limits.max_connections must be None or >= 1, not {limits.max_connections}")
+        idle = limits.max_keepalive_connections
+        if idle is not None and idle < 0:
+            raise ValueError(f"limits.max_keepalive_connections must be None or >= 0, not {idle}")
         self._ssl_context: ssl.SSLContext | None = None  # built on first HTTPS use: loading CAs costs ms
         self._verify = verify
         self._trust_env = trust_env
         self._max_open = limits.max_connections
         self._max_idle = limits.max_keepalive_connections
         self._expiry = limits.keepalive_expiry
-        self._cond = threading.Condition(threading.Lock())
+        self._cond = threading.Condition(threading.Lock())  # guards the pool's state below
+        self._tls_lock = threading.Lock()  # building the TLS context takes ms: never under the pool's lock
         self._idle: dict[_Key, list[tuple[http.client.HTTPConnection, float]]] = {}
         self._idle_count = 0
         self._open = 0  # connections open or being opened (idle ones included): what max_connections bounds
@@ -96,7 +98,7 @@ class StdlibTransport(httpx.BaseTransport):
     # -- TLS ---------------------------------------------------------------------------------------------
 
     def _context(self) -> ssl.SSLContext:
-        with self._cond:
+        with self._tls_lock:
             if self._ssl_context is None:
                 # httpx's own function: the same CA bundle, environment variables and verify=False handling.
                 context = httpx.create_ssl_context(verify=self._verify, trust_env=self._trust_env)
