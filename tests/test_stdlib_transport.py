@@ -216,6 +216,34 @@ def test_server_closing_before_the_status_line_is_a_remote_protocol_error() -> N
     assert len(requests) == 1 and requests[0].startswith(b"POST /x HTTP/1.1\r\n")
 
 
+@pytest.mark.parametrize("transport", ["stdlib", "httpx"])
+def test_a_sized_body_cut_short_is_a_remote_protocol_error_on_both_transports(transport: str) -> None:
+    # http.client's read1() ends a Content-Length body at EOF without raising: the transport must notice the
+    # bytes still owed, as httpx's own transport does, or a cut answer would look complete.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(WAIT)
+
+        def cut() -> None:
+            with contextlib.suppress(OSError):
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(WAIT)
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+
+        server = threading.Thread(target=cut, daemon=True)
+        server.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+        http = make_http() if transport == "stdlib" else httpx.Client(timeout=WAIT)
+        with (
+            http,
+            pytest.raises(httpx.RemoteProtocolError),
+            http.stream("POST", url, content=b"{}") as response,
+        ):
+            b"".join(response.iter_raw())
+        server.join(WAIT)
+
+
 # --- connections -----------------------------------------------------------------------------------------
 
 

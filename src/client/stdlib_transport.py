@@ -390,6 +390,14 @@ class _ResponseStream(httpx.SyncByteStream):
             ) from exc
         except (OSError, ValueError) as exc:  # resets; ValueError: read on a response closed meanwhile
             raise httpx.ReadError(f"reading the response body failed: {exc}", request=self._request) from exc
+        if self._response.length:
+            # read1() ends a sized body at EOF without a word when the peer closed early (only read() raises
+            # IncompleteRead): the bytes still owed mean the body was cut, which must not look like its end.
+            raise httpx.RemoteProtocolError(
+                f"peer closed connection without sending complete message body "
+                f"({self._response.length} bytes missing)",
+                request=self._request,
+            )
         # http.client closes its reader at the end of a chunked body but not of a sized one (or of a HEAD's):
         # the connection only accepts its next request once the response is closed.
         self._response.close()
