@@ -27,6 +27,7 @@ import httpx
 
 from .errors import BedrockRuntimeError, StreamError
 from .events import Chunk
+from .operations import RESPONSE_CONTENT_TYPE, RESPONSE_PERFORMANCE_CONFIG_LATENCY, RESPONSE_SERVICE_TIER
 from .stream_core import StreamCore
 
 if TYPE_CHECKING:
@@ -146,9 +147,9 @@ class _StreamBase(Generic[E]):
         self._response = response
         self.headers = headers
         self.status_code = response.status_code
-        self.content_type = headers.get("x-amzn-bedrock-content-type")
-        self.performance_config_latency = headers.get("x-amzn-bedrock-performanceconfig-latency")
-        self.service_tier = headers.get("x-amzn-bedrock-service-tier")
+        self.content_type = headers.get(RESPONSE_CONTENT_TYPE)
+        self.performance_config_latency = headers.get(RESPONSE_PERFORMANCE_CONFIG_LATENCY)
+        self.service_tier = headers.get(RESPONSE_SERVICE_TIER)
         self.request_id = headers.get("x-amzn-requestid")
         self.retry_attempts = retry_attempts
         self._core = self._new_core(self.request_id)
