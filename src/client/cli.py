@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -32,10 +33,11 @@ if TYPE_CHECKING:
     import httpx
 
     from client import BedrockRuntimeClient
+    from client.emulator import Emulator
     from client.families import Family, Transcript
     from sigv4 import CredentialProvider, Credentials
 
-__all__ = ["build_body", "main"]
+__all__ = ["build_body", "main", "pick_region", "region_of_endpoint"]
 
 PROG = "bedrock-stream"
 DEMO_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -54,6 +56,12 @@ DEFAULT_MAX_TOKENS = 512
 _REDACTED_TOKEN = "<session token redacted>"
 _TOKEN_LINE = re.compile(r"(x-amz-security-token:)[^\n']*", re.IGNORECASE)
 
+# What an AWS region looks like: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1...
+_REGION_SHAPE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}", re.ASCII)
+# Hosts that name their region: bedrock-runtime[-fips].{region}.amazonaws.com[.cn] (also VPC endpoints,
+# vpce-....bedrock-runtime.{region}.vpce.amazonaws.com, and the dual-stack {region}.api.aws).
+_AWS_HOST = re.compile(r".*\.(?:amazonaws\.com(?:\.cn)?|api\.aws)", re.ASCII)
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -62,6 +70,99 @@ EXIT_INTERRUPTED = 130
 
 class UsageError(Exception):
     """A command line that cannot run (exit status 2), with the reason in one line."""
+
+
+# --- argument checks: every one before anything is sent, bound or read ----------------------------------
+
+
+def _seconds_above_zero(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+def _seconds_or_zero(value: float) -> bool:
+    return math.isfinite(value) and value >= 0
+
+
+def _at_least_one(value: float) -> bool:
+    return value >= 1
+
+
+def _port(value: float) -> bool:
+    return 0 <= value <= 65535
+
+
+def _frame_size(value: float) -> bool:
+    return 16 <= value <= 0xFFFFFFFF
+
+
+# (attribute, flag, check, what it must be): one table for every numeric option of every subcommand.
+_NUMBER_RULES: tuple[tuple[str, str, Callable[[float], bool], str], ...] = (
+    ("read_timeout", "--read-timeout", _seconds_above_zero, "a number of seconds > 0"),
+    ("connect_timeout", "--connect-timeout", _seconds_above_zero, "a number of seconds > 0"),
+    ("max_tokens", "--max-tokens", _at_least_one, "an integer >= 1"),
+    ("max_attempts", "--max-attempts", _at_least_one, "an integer >= 1"),
+    ("pace", "--pace", _seconds_or_zero, "a number of seconds >= 0"),
+    ("port", "--port", _port, "between 0 and 65535 (0 picks a free port)"),
+    ("chunk_count", "--chunk-count", _at_least_one, "an integer >= 1"),
+    ("max_message_size", "--max-message-size", _frame_size, "between 16 and 4294967295 bytes"),
+)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse what httpx, the emulator or the decoder would refuse later, in one line and before any I/O."""
+    for dest, flag, ok, rule in _NUMBER_RULES:
+        value = getattr(args, dest, None)
+        if value is not None and not ok(value):
+            raise UsageError(f"Parameter validation failed: {flag} must be {rule}, got {value}")
+
+
+# --- the region: one rule for every subcommand -------------------------------------------------------------
+
+
+def region_of_endpoint(url: str | None) -> str | None:
+    """The region an AWS endpoint URL names in its host (``bedrock-runtime.us-west-2.amazonaws.com``).
+
+    None for hosts that are not AWS's (an emulator on 127.0.0.1, a proxy): their name says nothing about the
+    signing region.
+    """
+    if not url:
+        return None
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return None
+    if _AWS_HOST.fullmatch(host) is None:
+        return None
+    return next((label for label in host.split(".") if _REGION_SHAPE.fullmatch(label)), None)
+
+
+def _checked_region(region: str) -> str:
+    if _REGION_SHAPE.fullmatch(region) is None:
+        raise UsageError(
+            f"--region {region!r} does not look like an AWS region (e.g. us-east-1, eu-central-1)"
+        )
+    return region
+
+
+def pick_region(explicit: str | None, url: str | None, profile: str | None) -> str | None:
+    """The signing region of ``invoke`` and ``sign`` alike.
+
+    ``--region`` (which must look like a region), else the region the endpoint's host names, else
+    ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` / the profile's; None when nothing says.
+    """
+    named = region_of_endpoint(url)
+    if explicit is not None:
+        _checked_region(explicit)
+        if named is not None and named != explicit:
+            sys.stderr.write(f"note: signing for {explicit} although the endpoint names {named}\n")
+        return explicit
+    if named is not None:
+        return named
+    from sigv4.providers import resolve_region  # noqa: PLC0415
+
+    return resolve_region(profile)
 
 
 # --- output ------------------------------------------------------------------------------------------------
@@ -149,38 +250,67 @@ def _read_body_argument(source: str) -> bytes:
 # --- the raw bytes of the stream: counted, and recorded on request ------------------------------------------
 
 
-class _Recorder:
-    """Counts the event-stream bytes received and, with ``path``, saves them (a file ``decode`` reads).
+#: The first line of a recording's sidecar says which format it is.
+RECORDING_FORMAT = "bedrock-stream-recording/1"
+#: ``invoke --record FILE`` writes the frames to FILE and what replay needs besides to FILE + this suffix.
+SIDECAR_SUFFIX = ".meta"
+# Hop-by-hop and framing headers describe the connection the answer came on, not the answer: not recorded.
+_UNRECORDED_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "keep-alive"})
 
-    A retried call starts the recording afresh: the file holds exactly the stream whose events were printed.
+
+class _Recorder:
+    """Counts the event-stream bytes received and, with ``path``, records them for ``decode`` and replay.
+
+    ``path`` gets the event-stream bytes exactly as received (a file any event-stream decoder reads);
+    ``path + ".meta"`` gets JSON lines: first ``{"format", "status", "reason", "headers"}`` of the HTTP
+    response, then one ``{"at": seconds since the headers, "end": bytes so far}`` per piece received (what a
+    replay needs to pace the stream as recorded). Both are flushed after every piece, so an interrupted or
+    killed run leaves every frame received so far on disk. A retried call starts the recording afresh: the
+    files hold exactly the stream whose events were printed.
     """
 
     def __init__(self, path: str | None) -> None:
         self.path = path
         self.bytes = 0
         self._file: IO[bytes] | None = None
+        self._meta: IO[str] | None = None
+        self._started = 0.0
 
-    def restart(self) -> None:
+    def restart(self, status: int = 200, reason: str = "OK", headers: Sequence[tuple[str, str]] = ()) -> None:
         self.bytes = 0
-        if self.path is not None:
-            if self._file is None:
-                try:
-                    self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-                except OSError as exc:
-                    raise UsageError(f"cannot record to {self.path}: {exc.strerror or exc}") from None
-            else:
-                self._file.seek(0)
-                self._file.truncate()
+        self._started = time.perf_counter()
+        if self.path is None:
+            return
+        if self._file is None or self._meta is None:
+            try:
+                self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+                self._meta = open(self.path + SIDECAR_SUFFIX, "w", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                self.close()
+                raise UsageError(f"cannot record to {self.path}: {exc.strerror or exc}") from None
+        else:
+            for stream in (self._file, self._meta):
+                stream.seek(0)
+                stream.truncate()
+        kept = [[name, value] for name, value in headers if name.lower() not in _UNRECORDED_HEADERS]
+        head = {"format": RECORDING_FORMAT, "status": status, "reason": reason, "headers": kept}
+        self._meta.write(json.dumps(head) + "\n")
+        self._meta.flush()
 
     def write(self, data: bytes) -> None:
         self.bytes += len(data)
-        if self._file is not None:
+        if self._file is not None and self._meta is not None:
             self._file.write(data)
+            self._file.flush()
+            at = time.perf_counter() - self._started
+            self._meta.write(json.dumps({"at": round(at, 6), "end": self.bytes}) + "\n")
+            self._meta.flush()
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        for stream in (self._file, self._meta):
+            if stream is not None:
+                stream.close()
+        self._file = self._meta = None
 
 
 def _http_client(recorder: _Recorder, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Client:
@@ -207,7 +337,12 @@ def _http_client(recorder: _Recorder, headers: dict[str, str], timeout: httpx.Ti
             response = self._inner.handle_request(request)
             content_type = response.headers.get("content-type", "")
             if response.status_code == 200 and content_type.startswith("application/vnd.amazon.eventstream"):
-                recorder.restart()
+                reason = response.extensions.get("reason_phrase", b"OK")
+                recorder.restart(
+                    response.status_code,
+                    reason.decode("latin-1") if isinstance(reason, bytes) else "OK",
+                    response.headers.multi_items(),
+                )
                 assert isinstance(response.stream, httpx.SyncByteStream)
                 return httpx.Response(
                     response.status_code,
@@ -336,17 +471,13 @@ def _timeout(args: argparse.Namespace) -> httpx.Timeout:
 
 
 def _invoke_options(args: argparse.Namespace) -> dict[str, Any]:
+    from client.operations import INVOKE_MODEL_WITH_RESPONSE_STREAM  # noqa: PLC0415 - pure data
+
     options: dict[str, Any] = {}
-    for name in (
-        "trace",
-        "guardrail_identifier",
-        "guardrail_version",
-        "performance_config_latency",
-        "service_tier",
-    ):
-        value = getattr(args, name, None)
+    for param in INVOKE_MODEL_WITH_RESPONSE_STREAM.headers:
+        value = getattr(args, param.param, None)
         if value is not None:
-            options[name] = value
+            options[param.param] = value
     return options
 
 
@@ -383,6 +514,35 @@ def _job(args: argparse.Namespace, model_id: str) -> _Invocation:
 # --- subcommands -------------------------------------------------------------------------------------------
 
 
+#: The endpoint variables the AWS SDKs read (service-specific first); ``serve`` prints the first.
+ENDPOINT_ENV = ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL")
+
+
+def _invoke_auth(args: argparse.Namespace) -> tuple[CredentialProvider | Credentials | None, str | None]:
+    """Credentials and/or bearer token from ``--example-keys``, ``--bearer-token`` or ``--profile``."""
+    chosen = [flag for flag, given in (
+        ("--example-keys", args.example_keys),
+        ("--bearer-token", args.bearer_token is not None),
+        ("--profile", args.profile is not None),
+    ) if given]
+    if len(chosen) > 1:
+        raise UsageError(f"give one of {' / '.join(chosen)}, not several: they are different credentials")
+    if args.bearer_token is not None:
+        if not args.bearer_token.strip():
+            raise UsageError("--bearer-token is empty")
+        return None, args.bearer_token
+    if args.example_keys:
+        from client.emulator.auth import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY  # noqa: PLC0415
+        from sigv4 import Credentials  # noqa: PLC0415
+
+        return Credentials(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY), None
+    if args.profile is not None:
+        from sigv4.providers import default_chain  # noqa: PLC0415
+
+        return default_chain(args.profile), None
+    return None, None
+
+
 def _cmd_invoke(args: argparse.Namespace) -> int:
     from client import BedrockRuntimeClient  # noqa: PLC0415
 
@@ -390,21 +550,16 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
         raise UsageError("give a PROMPT or --body FILE")
     job = _job(args, args.model_id)
     fault_headers = _fault_headers(args.fault)
-    credentials: CredentialProvider | None = None
-    region = args.region
-    if args.profile is not None:
-        from sigv4.providers import default_chain, resolve_region  # noqa: PLC0415
-
-        credentials = default_chain(args.profile)
-        region = region or resolve_region(args.profile)
-    if region is None and args.endpoint_url is not None:
-        from sigv4.providers import resolve_region  # noqa: PLC0415
-
-        region = resolve_region()
-        if region is None:
-            region = DEMO_REGION
-            sys.stderr.write(f"note: no region configured; signing for {region}\n")
+    credentials, bearer_token = _invoke_auth(args)
+    endpoint_url = args.endpoint_url or next(
+        (os.environ[name] for name in ENDPOINT_ENV if os.environ.get(name)), None
+    )
+    region = pick_region(args.region, endpoint_url, args.profile)
+    if region is None and endpoint_url is not None:
+        region = DEMO_REGION
+        sys.stderr.write(f"note: no region configured; signing for {region}\n")
     recorder = _Recorder(args.record)
+    restore = _stop_on_signals()
     try:
         http = _http_client(recorder, fault_headers, _timeout(args))
         with (
@@ -412,7 +567,8 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
             BedrockRuntimeClient(
                 region,
                 credentials=credentials,
-                endpoint_url=args.endpoint_url,
+                bearer_token=bearer_token,
+                endpoint_url=endpoint_url,
                 http_client=http,
                 max_attempts=args.max_attempts,
             ) as bedrock,
@@ -421,6 +577,7 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
                 bedrock, job, recorder, out=sys.stdout, err=sys.stderr, summary=not args.quiet
             )
     finally:
+        restore()
         recorder.close()
 
 
@@ -436,21 +593,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     style = _Style.for_stream(err)
     credentials = Credentials(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY)
     recorder = _Recorder(args.record)
+    restore = _stop_on_signals()
     try:
         with Emulator(pace=args.pace, region=DEMO_REGION) as emu:
-            stages = style.arrow.join(
-                ("httpx", "HTTP/1.1 chunks", "event-stream frames (CRC-checked)", "typed chunks", "text")
-            )
-            err.write(
-                f"{style.bold}bedrock-stream demo{style.reset}{style.sep}a local Bedrock Runtime at "
-                f"{emu.url}{style.sep}no AWS account, no network\n{style.dim}"
-                f"  signing  SigV4 with {EXAMPLE_ACCESS_KEY_ID} (the AWS docs' example key){style.sep}"
-                f"{DEMO_REGION}{style.sep}service bedrock\n"
-                f"  path     {stages}\n"
-            )
-            if args.fault:
-                err.write(f"  fault    {args.fault}\n")
-            err.write(style.reset)
+            if not args.quiet:
+                stages = style.arrow.join(
+                    ("httpx", "HTTP/1.1 chunks", "event-stream frames (CRC-checked)", "typed chunks", "text")
+                )
+                err.write(
+                    f"{style.bold}bedrock-stream demo{style.reset}{style.sep}a local Bedrock Runtime at "
+                    f"{emu.url}{style.sep}no AWS account, no network\n{style.dim}"
+                    f"  signing  SigV4 with {EXAMPLE_ACCESS_KEY_ID} (the AWS docs' example key){style.sep}"
+                    f"{DEMO_REGION}{style.sep}service bedrock\n"
+                    f"  path     {stages}\n"
+                )
+                if args.fault:
+                    err.write(f"  fault    {args.fault}\n")
+                err.write(style.reset)
             http = _http_client(recorder, fault_headers, _timeout(args))
             status = EXIT_OK
             with (
@@ -464,8 +623,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 ) as bedrock,
             ):
                 for job in jobs:
-                    err.write(f"\n{style.bold}{style.mark} {job.model_id}{style.reset}\n")
-                    err.flush()
+                    # Quiet: no banner, no summary; the model's name only when several answer in turn.
+                    if not args.quiet or len(jobs) > 1:
+                        err.write(f"\n{style.bold}{style.mark} {job.model_id}{style.reset}\n")
+                        err.flush()
                     status = max(
                         status,
                         _stream_answer(
@@ -474,6 +635,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     )
             return status
     finally:
+        restore()
         recorder.close()
 
 
@@ -531,13 +693,9 @@ def _cmd_sign(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--timestamp {args.timestamp!r}: expected YYYYMMDDTHHMMSSZ (X-Amz-Date)"
             ) from None
-    region = args.region
+    region = pick_region(args.region, args.url, args.profile)
     if region is None:
-        from sigv4.providers import resolve_region  # noqa: PLC0415
-
-        region = resolve_region(args.profile)
-        if region is None:
-            raise UsageError("no region: pass --region (or set AWS_REGION)")
+        raise UsageError("no region: pass --region (or set AWS_REGION), or sign an AWS URL that names one")
     source = _sign_credentials(args)
     credentials = source if isinstance(source, Credentials) else source.load()
     try:
@@ -576,19 +734,20 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
-    import logging  # noqa: PLC0415
+def make_emulator(args: argparse.Namespace) -> Emulator:
+    """The emulator ``serve`` runs, from its parsed arguments (not started)."""
+    from client.emulator import Emulator  # noqa: PLC0415
 
-    from client.emulator import EXAMPLE_ACCESS_KEY_ID, Emulator  # noqa: PLC0415
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    log = logging.getLogger("client.emulator")
-    level = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    options: dict[str, Any] = {}
+    # Options newer than some emulators: passed only when asked for, so an older emulator still serves.
+    if args.strict:
+        options["strict"] = True
+    if args.replay is not None:
+        if not Path(args.replay).is_file():
+            raise UsageError(f"--replay {args.replay}: no such file")
+        options["replay"] = args.replay
     try:
-        emu = Emulator(
+        return Emulator(
             host=args.host,
             port=args.port,
             pace=args.pace,
@@ -596,20 +755,60 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             chunk_count=args.chunk_count,
             bearer_tokens=args.bearer_token,
             require_auth=not args.no_auth,
+            **options,
         )
+    except TypeError as exc:
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        name = str(exc).rsplit(" ", 1)[-1].strip("'")
+        raise UsageError(f"--{name}: this version of the emulator does not support it") from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging  # noqa: PLC0415
+
+    from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY  # noqa: PLC0415
+
+    if args.region is not None:
+        _checked_region(args.region)
+    emu = make_emulator(args)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log = logging.getLogger("client.emulator")
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
         try:
             emu.start()
-        except OSError as exc:
-            raise _FailureError(str(exc)) from None
+        except (OSError, RuntimeError) as exc:
+            # A busy port, an address that is not ours, a refused bind: one line, at once.
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            if "listen" not in reason:
+                reason = f"the emulator could not listen on {args.host}:{args.port}: {reason}"
+            raise _FailureError(reason) from None
         restore = _stop_on_signals()
         try:
-            sys.stdout.write(f"Bedrock Runtime emulator listening on {emu.url}\n")
-            sys.stdout.write(
-                f"  accepts access key {EXAMPLE_ACCESS_KEY_ID} with the AWS documentation's example secret, "
-                f"region {args.region or 'any'}, service bedrock; faults via the X-Emulator-Fault header. "
-                "Ctrl-C stops it.\n"
+            region = args.region or DEMO_REGION
+            out = sys.stdout
+            out.write(f"Bedrock Runtime emulator listening on {emu.url}\n")
+            if args.no_auth:
+                out.write("# no authentication: any request is served, signed or not\n")
+            else:
+                out.write("# paste into a shell: the AWS SDKs, the AWS CLI and bedrock-stream then use it\n")
+            out.write(f"export {ENDPOINT_ENV[0]}={emu.url}\n")
+            out.write(f"export AWS_ACCESS_KEY_ID={EXAMPLE_ACCESS_KEY_ID}\n")
+            # The AWS documentation's published example secret, not a secret: the emulator's default key.
+            out.write(f"export AWS_SECRET_ACCESS_KEY={EXAMPLE_SECRET_ACCESS_KEY}\n")
+            out.write(f"export AWS_REGION={region}\n")
+            out.write(
+                f"# signatures for {args.region or 'any region'}, service bedrock"
+                + (f"; API keys: {len(args.bearer_token)}" if args.bearer_token else "")
+                + "; faults via the X-Emulator-Fault header; Ctrl-C stops it\n"
             )
-            sys.stdout.flush()
+            out.flush()
             emu.serve_forever()
         except KeyboardInterrupt:
             sys.stderr.write("stopped\n")
@@ -671,12 +870,19 @@ def _add_stream_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--raw", action="store_true", help="print each chunk's JSON event instead of the text"
     )
-    parser.add_argument("--record", metavar="FILE", help="save the raw event-stream bytes (for `decode`)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no summary on standard error")
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="save the event-stream bytes to FILE and the HTTP status, headers and timings to FILE.meta "
+        "(for `decode` and `serve --replay`)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="nothing on standard error but errors")
     parser.add_argument(
         "--read-timeout", type=float, default=60.0, help="longest silence in the stream, seconds (default 60)"
     )
-    parser.add_argument("--connect-timeout", type=float, default=10.0, help="seconds (default 10)")
+    parser.add_argument(
+        "--connect-timeout", type=float, default=10.0, help="connection timeout, seconds (default 10)"
+    )
     parser.add_argument("--max-attempts", type=int, default=3, help="attempts before giving up (default 3)")
     parser.add_argument(
         "--fault",
@@ -686,17 +892,58 @@ def _add_stream_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_header_params(parser: argparse.ArgumentParser) -> None:
+    """The ``X-Amzn-Bedrock-*`` parameters, with the values the service accepts (from the table)."""
+    from client import operations  # noqa: PLC0415 - pure data
+
+    helps = {
+        operations.TRACE.param: "guardrail trace in the answer",
+        operations.GUARDRAIL_IDENTIFIER.param: "guardrail to apply: its id or ARN (with --guardrail-version)",
+        operations.GUARDRAIL_VERSION.param: "version of the guardrail: a number or DRAFT",
+        operations.PERFORMANCE_CONFIG_LATENCY.param: "latency-optimized inference where the model offers it",
+        operations.SERVICE_TIER.param: "service tier to process the request in",
+    }
+    for param in operations.INVOKE_MODEL_WITH_RESPONSE_STREAM.headers:
+        flag = "--" + param.param.replace("_", "-")
+        text = f"{helps.get(param.param, param.header)} (header {param.header})"
+        parser.add_argument(flag, dest=param.param, choices=param.allowed, help=text)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            text = version("bedrock-stream")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree without installing
+            text = "(not installed)"
+        sys.stdout.write(f"{PROG} {text}\n")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Stream Amazon Bedrock answers with nothing but httpx; a local emulator; wire debugging.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="full error messages and tracebacks")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    demo = commands.add_parser(
-        "demo", help="stream an answer from an in-process emulator: the whole stack, no AWS account"
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=f"{summary}. {description}")
+
+    demo = command(
+        "demo",
+        "stream an answer from an in-process emulator: the whole stack, no AWS account",
+        "Starts the emulator on 127.0.0.1, signs with the AWS documentation's example keys and streams the "
+        "answer through httpx, the event-stream decoder and the model family's chunk parser.",
     )
     demo.add_argument("prompt", nargs="?", help=f"what to ask (default: {DEMO_PROMPT!r})")
     demo.add_argument("--model", default=DEMO_MODEL, help=f"model id (default {DEMO_MODEL})")
@@ -706,22 +953,46 @@ def _parser() -> argparse.ArgumentParser:
     _add_verbose(demo)
     demo.set_defaults(handler=_cmd_demo)
 
-    invoke = commands.add_parser("invoke", help="stream a model's answer (InvokeModelWithResponseStream)")
+    invoke = command(
+        "invoke",
+        "stream a model's answer (InvokeModelWithResponseStream)",
+        "The body is built for the model's family from PROMPT, or given with --body. The text goes to "
+        "standard output as it arrives; the summary (first event, tokens, request id) to standard error.",
+    )
     invoke.add_argument("model_id", metavar="MODEL_ID", help="model id, inference profile id or ARN")
     invoke.add_argument("prompt", metavar="PROMPT", nargs="?", help="what to ask (or --body)")
-    invoke.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    invoke.add_argument(
+        "--region",
+        help="AWS region (default: the one the endpoint's host names, else AWS_REGION or the profile's)",
+    )
     invoke.add_argument("--profile", help="shared-config profile for credentials and region")
-    invoke.add_argument("--endpoint-url", help="another endpoint, e.g. an emulator: http://127.0.0.1:8000")
-    invoke.add_argument("--trace", choices=("ENABLED", "DISABLED", "ENABLED_FULL"))
-    invoke.add_argument("--guardrail-identifier")
-    invoke.add_argument("--guardrail-version")
-    invoke.add_argument("--performance-config-latency", choices=("standard", "optimized"))
-    invoke.add_argument("--service-tier", choices=("priority", "default", "flex", "reserved"))
+    invoke.add_argument(
+        "--endpoint-url",
+        help="another endpoint, e.g. an emulator: http://127.0.0.1:8000 "
+        f"(default: {ENDPOINT_ENV[0]} or {ENDPOINT_ENV[1]}, else the region's)",
+    )
+    invoke.add_argument(
+        "--example-keys",
+        action="store_true",
+        help="sign with the AWS documentation's example keys (what the emulator accepts by default)",
+    )
+    invoke.add_argument(
+        "--bearer-token",
+        metavar="KEY",
+        help="a Bedrock API key, sent as Authorization: Bearer instead of SigV4 (never printed; "
+        "AWS_BEARER_TOKEN_BEDROCK keeps it off the command line)",
+    )
+    _add_header_params(invoke)
     _add_stream_options(invoke)
     _add_verbose(invoke)
     invoke.set_defaults(handler=_cmd_invoke)
 
-    decode = commands.add_parser("decode", help="dump a recorded event stream as JSON lines")
+    decode = command(
+        "decode",
+        "dump a recorded event stream as JSON lines",
+        "Reads an `invoke --record` file, a bare event stream or a raw HTTP response capture (status line, "
+        "headers, chunked body) and says on standard error which it found.",
+    )
     decode.add_argument(
         "file", metavar="FILE", help="recorded stream (invoke --record), - for standard input"
     )
@@ -729,8 +1000,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_verbose(decode)
     decode.set_defaults(handler=_cmd_decode)
 
-    sign = commands.add_parser(
-        "sign", help="show the canonical request, string to sign and signed headers of a request"
+    sign = command(
+        "sign",
+        "show the canonical request, string to sign and signed headers of a request",
+        "Signs the request SigV4 would send, so it can be compared line by line with the canonical request "
+        "in a SignatureDoesNotMatch message.",
     )
     sign.add_argument("--url", required=True, help="the URL exactly as sent (percent-encoded)")
     sign.add_argument("-X", "--method", default="POST", help="HTTP method (default POST)")
@@ -739,7 +1013,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sign.add_argument("-d", "--data", help="the body, as text")
     sign.add_argument("--data-file", metavar="FILE", help="the body, from a file (- for standard input)")
-    sign.add_argument("--region", help="signing region (default: AWS_REGION or the profile's)")
+    sign.add_argument(
+        "--region",
+        help="signing region (default: the one the URL's host names, else AWS_REGION or the profile's)",
+    )
     sign.add_argument("--service", default="bedrock", help="signing name (default bedrock)")
     sign.add_argument("--timestamp", help="X-Amz-Date to sign with, YYYYMMDDTHHMMSSZ (default now)")
     sign.add_argument("--profile", help="shared-config profile for credentials and region")
@@ -752,13 +1029,27 @@ def _parser() -> argparse.ArgumentParser:
     _add_verbose(sign)
     sign.set_defaults(handler=_cmd_sign)
 
-    serve = commands.add_parser("serve", help="run the emulator in the foreground until Ctrl-C")
+    serve = command(
+        "serve",
+        "run the emulator in the foreground until Ctrl-C",
+        "Prints a ready-to-paste environment block (endpoint, example keys, region) and logs each request.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     serve.add_argument("--pace", type=float, default=0.0, help="seconds between frames (default 0)")
     serve.add_argument("--region", help="accept signatures for this region only (default any)")
     serve.add_argument("--chunk-count", type=int, help="text chunks per answer (default: the model's)")
-    serve.add_argument("--no-auth", action="store_true", help="let unsigned requests through")
+    serve.add_argument(
+        "--no-auth", action="store_true", help="serve every request, signed or not (clients need no keys)"
+    )
+    serve.add_argument(
+        "--strict", action="store_true", help="validate requests as strictly as the service does"
+    )
+    serve.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="answer every stream request with the stream recorded in FILE (invoke --record)",
+    )
     serve.add_argument(
         "--bearer-token",
         action="append",
@@ -774,8 +1065,45 @@ def _parser() -> argparse.ArgumentParser:
 # --- errors ------------------------------------------------------------------------------------------------
 
 
+_HTML = re.compile(r"<(?:!doctype|html|head|body)\b", re.IGNORECASE)
+_HTML_DROP = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]*>")
+_ONE_LINE_LIMIT = 400
+
+
+def _html_summary(text: str) -> str:
+    """The words of an HTML page (a proxy's error page), its title first, on one line."""
+    import html  # noqa: PLC0415
+
+    def words(fragment: str) -> str:
+        return " ".join(html.unescape(_HTML_TAG.sub(" ", fragment)).split())
+
+    title_match = _HTML_TITLE.search(text)
+    title = words(title_match.group(1)) if title_match else ""
+    body = words(_HTML_DROP.sub(" ", _HTML_TITLE.sub(" ", text)))
+    if title and body.startswith(title):
+        body = body[len(title) :].strip()
+    if title and body == title:
+        body = ""
+    return f"{title}: {body}" if title and body else title or body
+
+
+def _credential_places(exc: BaseException) -> tuple[str, ...] | None:
+    """The places a "no credentials" error looked at (on the error or on what caused it)."""
+    seen: BaseException | None = exc
+    for _ in range(3):
+        if seen is None:
+            return None
+        places = getattr(seen, "places", None)
+        if isinstance(places, tuple) and places:
+            return places
+        seen = seen.__cause__
+    return None
+
+
 def _describe(exc: BaseException, verbose: bool) -> str:
-    """One line for the user (the whole message with ``verbose``)."""
+    """One line for the user (the whole message with ``verbose``), keeping the part they can act on."""
     from client import BedrockRuntimeError  # noqa: PLC0415
 
     if isinstance(exc, BedrockRuntimeError):
@@ -795,9 +1123,21 @@ def _describe(exc: BaseException, verbose: bool) -> str:
         text = str(exc) or type(exc).__name__
     # The service echoes the canonical request it expected, session token included: never print that.
     text = _TOKEN_LINE.sub(rf"\1{_REDACTED_TOKEN}", text)
-    lines = text.strip().splitlines() or [""]
-    if verbose or len(lines) == 1:
+    if verbose:
         return text.strip()
+    places = _credential_places(exc)
+    if places is not None:
+        # What was looked at is the actionable part: every place, on the one line.
+        listing = "; ".join(f"({number}) {place}" for number, place in enumerate(places, 1))
+        return f"No AWS credentials found. Looked in: {listing}"
+    if _HTML.search(text):
+        head, _, page = text.partition("<")
+        summary = _html_summary("<" + page)
+        text = f"{head.strip()} {summary}".strip() + " (an HTML page: a proxy or load balancer answered)"
+        return text if len(text) <= _ONE_LINE_LIMIT else text[: _ONE_LINE_LIMIT - 1] + "…"
+    lines = text.strip().splitlines() or [""]
+    if len(lines) == 1:
+        return lines[0]
     return f"{lines[0].strip()} [more: rerun with -v]"
 
 
@@ -818,6 +1158,27 @@ def _handled_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _foreign_client() -> str | None:
+    """Where a module named ``client`` that is not this package came from (a user's own ``client.py``).
+
+    The subcommands import ``client``; a ``client.py`` or ``client/`` earlier on ``sys.path`` (the current
+    directory, ``PYTHONPATH``) would be imported instead and fail in confusing ways.
+    """
+    module = sys.modules.get("client")
+    if module is None:
+        return None
+    ours = os.path.dirname(os.path.abspath(__file__))
+    where: str | None = getattr(module, "__file__", None)
+    if where is not None and os.path.dirname(os.path.abspath(where)) == ours:
+        return None
+    if where is None:
+        locations = list(getattr(module, "__path__", []))
+        if ours in [os.path.abspath(path) for path in locations]:
+            return None
+        return str(locations[0]) if locations else "a module named client"
+    return where
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``bedrock-stream`` command line; return the exit status (never raises, never exits)."""
     parser = _parser()
@@ -827,7 +1188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler: Callable[[argparse.Namespace], int] = args.handler
     verbose = bool(args.verbose)
+    impostor = _foreign_client()
+    if impostor is not None:
+        sys.stderr.write(
+            f"error: {impostor} shadows bedrock-stream's `client` package (Python imports it instead): "
+            "rename that file or run from another directory\n"
+        )
+        return EXIT_FAILED
     try:
+        _check_numbers(args)
         return handler(args)
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")

@@ -18,7 +18,9 @@ One JSON object per frame, in stream order::
 
 On a bad frame the last line is ``{"offset": N, "error": "<ErrorClass>", "message": "...", "prelude_hex":
 "00 00 00 3d ..."}`` (the bytes of the frame's prelude that were present), the error also goes to standard
-error, and the exit status is 1. Exit status 2: the input could not be read.
+error, and the exit status is 1; when the input is text (JSON, HTML, an HTTP capture) the error says so. An
+empty input is an error too (exit status 1): an event stream has at least one frame. Exit status 2: the
+input could not be read.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from .headers import Headers
 from .limits import DEFAULT_MAX_MESSAGE_SIZE
 from .message import Message
 
-__all__ = ["describe_error", "describe_message", "main"]
+__all__ = ["describe_error", "describe_message", "main", "not_an_event_stream"]
 
 _READ_SIZE = 64 * 1024
 
@@ -120,6 +122,32 @@ def describe_error(error: DecodeError) -> dict[str, Any]:
     }
 
 
+def not_an_event_stream(data: bytes) -> str | None:
+    """What the start of ``data`` looks like when it is text rather than an event stream, else None.
+
+    An event stream starts with a binary prelude (a 4-byte big-endian length, small for any real frame, so
+    its first byte is almost always 0); a saved error response, an HTTP capture or a JSON document starts
+    with printable text. Used to turn "bad prelude CRC at offset 0" into a hint the user can act on.
+    """
+    head = data[:512]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not merely a character cut by the 512-byte window
+            return None
+        text = head[: exc.start].decode("utf-8")
+    if not text or any(not (ch.isprintable() or ch in "\r\n\t") for ch in text):
+        return None
+    stripped = text.lstrip()
+    if stripped.startswith("HTTP/"):
+        return "this looks like HTTP text (a status line and headers), not an event stream"
+    if stripped[:1] in ("{", "["):
+        return "this looks like JSON text (an error response saved instead?), not an event stream"
+    if stripped[:1] == "<":
+        return "this looks like HTML or XML text (a proxy's error page?), not an event stream"
+    return "this looks like text, not an event stream"
+
+
 def _emit(out: IO[str], records: Iterable[dict[str, Any]]) -> None:
     for record in records:
         out.write(json.dumps(record))
@@ -128,11 +156,14 @@ def _emit(out: IO[str], records: Iterable[dict[str, Any]]) -> None:
 
 def _dump(stream: IO[bytes], out: IO[str], max_message_size: int) -> int:
     decoder = Decoder(max_message_size)
+    head = b""
     try:
         while True:
             data = stream.read(_READ_SIZE)
             if not data:
                 break
+            if len(head) < 512:
+                head += data[: 512 - len(head)]
             decoded = decoder.feed_with_offsets(data)
             _emit(out, (describe_message(offset, message) for offset, message in decoded))
         decoder.close()
@@ -140,7 +171,12 @@ def _dump(stream: IO[bytes], out: IO[str], max_message_size: int) -> int:
         _emit(out, (describe_message(offset, message) for offset, message in exc.decoded))
         _emit(out, [describe_error(exc)])
         out.flush()
-        print(f"eventstream: {type(exc).__name__}: {exc}", file=sys.stderr)
+        hint = not_an_event_stream(head) if exc.offset == 0 else None
+        print(f"eventstream: {type(exc).__name__}: {exc}" + (f": {hint}" if hint else ""), file=sys.stderr)
+        return 1
+    if not head:
+        # An empty recording is not "a stream of no frames": an event stream always has at least one frame.
+        print("eventstream: the input is empty: no event-stream frame in it", file=sys.stderr)
         return 1
     return 0
 
@@ -148,7 +184,8 @@ def _dump(stream: IO[bytes], out: IO[str], max_message_size: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Dump the event stream in a file (or ``-`` for standard input) as JSON lines; return the exit status.
 
-    0: every frame decoded; 1: a bad frame (reported as the last line); 2: usage error or unreadable input.
+    0: every frame decoded; 1: a bad frame (reported as the last line) or an empty input; 2: usage error or
+    unreadable input.
     """
     parser = argparse.ArgumentParser(
         prog="python -m eventstream",
