@@ -136,9 +136,7 @@ def test_invoke_takes_the_region_from_the_endpoint(
 
 @pytest.mark.parametrize("command", ["sign", "invoke"])
 def test_a_region_must_look_like_one(capsys: pytest.CaptureFixture[str], command: str) -> None:
-    argv = (
-        ["sign", "--url", URL, "--example-keys"] if command == "sign" else ["invoke", CLAUDE, "hi"]
-    )
+    argv = ["sign", "--url", URL, "--example-keys"] if command == "sign" else ["invoke", CLAUDE, "hi"]
     assert main([*argv, "--region", "not a region"]) == 2
     line = one_line_error(capsys.readouterr().err)
     assert "not a region" in line and "us-east-1" in line
@@ -181,9 +179,9 @@ def test_record_survives_sigterm(tmp_path: Path) -> None:
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     with Emulator(pace=0.2, chunk_count=40) as emulator:
+        command = [sys.executable, "-m", "client", "invoke", "--endpoint-url", emulator.url, CLAUDE]
         proc = subprocess.Popen(
-            [*(sys.executable, "-m", "client", "invoke", "--endpoint-url", emulator.url), CLAUDE, "hi"]
-            + ["--record", str(recording)],
+            [*command, "hi", "--record", str(recording)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,

@@ -520,11 +520,15 @@ ENDPOINT_ENV = ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL")
 
 def _invoke_auth(args: argparse.Namespace) -> tuple[CredentialProvider | Credentials | None, str | None]:
     """Credentials and/or bearer token from ``--example-keys``, ``--bearer-token`` or ``--profile``."""
-    chosen = [flag for flag, given in (
-        ("--example-keys", args.example_keys),
-        ("--bearer-token", args.bearer_token is not None),
-        ("--profile", args.profile is not None),
-    ) if given]
+    chosen = [
+        flag
+        for flag, given in (
+            ("--example-keys", args.example_keys),
+            ("--bearer-token", args.bearer_token is not None),
+            ("--profile", args.profile is not None),
+        )
+        if given
+    ]
     if len(chosen) > 1:
         raise UsageError(f"give one of {' / '.join(chosen)}, not several: they are different credentials")
     if args.bearer_token is not None:
