@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from client.families import DEFAULT_MAX_TOKENS
+
 if TYPE_CHECKING:
     import httpx
 
@@ -52,7 +54,6 @@ FAMILY_MODELS = (
     "mistral.mistral-7b-instruct-v0:2",
     "cohere.command-r-v1:0",
 )
-DEFAULT_MAX_TOKENS = 512
 _REDACTED_TOKEN = "<session token redacted>"
 _TOKEN_LINE = re.compile(r"(x-amz-security-token:)[^\n']*", re.IGNORECASE)
 
@@ -210,32 +211,10 @@ def _duration(seconds: float) -> str:
 
 
 def build_body(family: Family, prompt: str, max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
-    """The request body asking a model of ``family`` to answer ``prompt`` (each family's own format)."""
-    from client.families import Family  # noqa: PLC0415 - keep `bedrock-stream decode` light
+    """The body asking a model of ``family`` to answer ``prompt`` (:func:`client.families.build_body`)."""
+    from client import families  # noqa: PLC0415 - keep `bedrock-stream decode` light
 
-    if family is Family.ANTHROPIC:
-        return {
-            "anthropic_version": "bedrock-2023-05-31",
-            "max_tokens": max_tokens,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
-        }
-    if family is Family.NOVA:
-        return {
-            "schemaVersion": "messages-v1",
-            "messages": [{"role": "user", "content": [{"text": prompt}]}],
-            "inferenceConfig": {"maxTokens": max_tokens},
-        }
-    if family is Family.TITAN_TEXT:
-        return {"inputText": prompt, "textGenerationConfig": {"maxTokenCount": max_tokens}}
-    if family is Family.LLAMA:
-        template = (
-            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>"
-            "<|start_header_id|>assistant<|end_header_id|>\n\n"
-        )
-        return {"prompt": template.format(prompt), "max_gen_len": max_tokens}
-    if family is Family.MISTRAL:
-        return {"prompt": f"<s>[INST] {prompt} [/INST]", "max_tokens": max_tokens}
-    return {"message": prompt, "max_tokens": max_tokens}
+    return families.build_body(family, prompt, max_tokens)
 
 
 def _read_body_argument(source: str) -> bytes:
