@@ -622,13 +622,304 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         recorder.close()
 
 
-def _cmd_decode(args: argparse.Namespace) -> int:
-    from eventstream.dump import main as dump_main  # noqa: PLC0415
+# --- decode: recordings, HTTP captures and bare streams ----------------------------------------------------
 
-    argv = [args.file]
-    if args.max_message_size is not None:
-        argv += ["--max-message-size", str(args.max_message_size)]
-    return dump_main(argv)
+
+@dataclass
+class _Capture:
+    """What ``decode`` was given: the event-stream bytes, and the HTTP response around them when known."""
+
+    found: str
+    body: bytes
+    status: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    note: str | None = None
+
+    def header(self, name: str) -> str:
+        return next((value for key, value in self.headers if key.lower() == name), "")
+
+
+def _dechunk(data: bytes) -> tuple[bytes, str | None]:
+    """An HTTP/1.1 chunked body's content, and what was wrong with its framing (a capture cut short)."""
+    out = bytearray()
+    pos = 0
+    while True:
+        line_end = data.find(b"\n", pos)
+        if line_end < 0:
+            return bytes(out), f"the chunked body stops inside a chunk-size line (byte {pos} of the body)"
+        size_text = data[pos:line_end].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            return bytes(out), f"bad chunk size {size_text[:20]!r} at byte {pos} of the body"
+        pos = line_end + 1
+        if size == 0:
+            return bytes(out), None
+        piece = data[pos : pos + size]
+        out += piece
+        if len(piece) < size:
+            return bytes(out), "the chunked body is cut inside a chunk (a capture cut short?)"
+        pos += size
+        if data.startswith(b"\r\n", pos):
+            pos += 2
+        elif data.startswith(b"\n", pos):
+            pos += 1
+        if pos >= len(data):
+            return bytes(out), "the chunked body ends without its last, empty chunk (a capture cut short?)"
+
+
+def _http_capture(data: bytes) -> _Capture:
+    head_end, gap = data.find(b"\r\n\r\n"), 4
+    if head_end < 0:
+        head_end, gap = data.find(b"\n\n"), 2
+    if head_end < 0:
+        raise _FailureError("this looks like an HTTP response capture, but its headers never end")
+    lines = data[:head_end].decode("latin-1").splitlines()
+    version, _, rest = lines[0].partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not code.isdigit():
+        raise _FailureError(f"this looks like an HTTP capture, but its status line is {lines[0][:60]!r}")
+    headers = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers.append((name.strip(), value.strip()))
+    capture = _Capture("", b"", int(code), tuple(headers))
+    raw = data[head_end + gap :]
+    if "chunked" in capture.header("transfer-encoding").lower():
+        capture.body, capture.note = _dechunk(raw)
+        framing = "chunked body"
+    elif capture.header("content-length").isdigit():
+        length = int(capture.header("content-length"))
+        capture.body = raw[:length]
+        if len(raw) < length:
+            capture.note = f"the body is cut short: {len(raw)} of {length} bytes (Content-Length)"
+        framing = "Content-Length body"
+    else:
+        capture.body = raw
+        framing = "body to the end"
+    capture.found = (
+        f"a raw HTTP response capture ({version} {code} {reason}".rstrip()
+        + f", {framing}: {len(capture.body)} bytes)"
+    )
+    return capture
+
+
+def _recording(path: str, data: bytes) -> _Capture | None:
+    """The capture of an ``invoke --record`` file, when its ``.meta`` sidecar is next to it."""
+    try:
+        with open(path + SIDECAR_SUFFIX, encoding="utf-8") as meta:
+            lines = meta.read().splitlines()
+        head = json.loads(lines[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if not isinstance(head, dict) or head.get("format") != RECORDING_FORMAT:
+        return None
+    pieces = [json.loads(line) for line in lines[1:] if line.strip()]
+    last = pieces[-1] if pieces else {}
+    status = head.get("status")
+    headers = tuple((str(name), str(value)) for name, value in head.get("headers", []))
+    found = (
+        f"a bedrock-stream recording (HTTP {status}; {len(data)} bytes in {len(pieces)} pieces over "
+        f"{_duration(float(last.get('at', 0.0)))}; sidecar {path + SIDECAR_SUFFIX})"
+    )
+    recorded = int(last.get("end", len(data)))
+    note = None
+    if recorded != len(data):
+        note = f"the sidecar records {recorded} bytes, the file has {len(data)}"
+    return _Capture(found, data, status if isinstance(status, int) else None, headers, note)
+
+
+def _read_capture(args: argparse.Namespace) -> _Capture:
+    if args.file == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    if data.lstrip()[:5] == b"HTTP/":
+        return _http_capture(data.lstrip())
+    if args.file != "-":
+        recording = _recording(args.file, data)
+        if recording is not None:
+            return recording
+    return _Capture(f"a bare event stream ({len(data)} bytes)", data)
+
+
+def _bedrock_chunk(record: dict[str, Any]) -> None:
+    """Add what a Bedrock ``chunk`` frame carries: its base64 ``bytes``, decoded (the model's own JSON)."""
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+
+    from eventstream.dump import put_bytes  # noqa: PLC0415
+
+    payload = record.get("payload")
+    if isinstance(payload, dict) and isinstance(payload.get("bytes"), str):
+        try:
+            chunk = base64.b64decode(payload["bytes"], validate=True)
+        except binascii.Error as exc:
+            record["chunk_error"] = f"invalid base64 in 'bytes': {exc}"
+        else:
+            put_bytes(record, "chunk", chunk, try_json=True)
+
+
+def _header_line(headers: Any) -> str:
+    return ", ".join(f"{name}={value}" for name, value in headers.items())
+
+
+class _TextRebuilder:
+    """Rebuilds the answer's text from decoded frames: InvokeModel chunks of any known family, ConverseStream.
+
+    ConverseStream events (``:event-type`` ``contentBlockDelta`` etc.) carry JSON payloads directly;
+    InvokeModel ``chunk`` events carry the model's JSON base64-encoded in ``bytes``.
+    """
+
+    def __init__(self, family: Family | None, out: IO[str]) -> None:
+        from client.families import Transcript  # noqa: PLC0415
+
+        self.family = family
+        self.out = out
+        self.transcript = Transcript()
+        self.stop_reason: str | None = None
+        self.tokens: tuple[int | None, int | None] | None = None
+        self.errors: list[str] = []
+        self.wrote = False
+
+    def add(self, message: Any) -> None:
+        import base64  # noqa: PLC0415
+
+        headers = message.headers
+        kind = headers.get(":message-type")
+        event_type = headers.get(":event-type")
+        try:
+            payload = json.loads(message.payload) if message.payload else {}
+        except ValueError:
+            payload = {}
+        if kind in ("exception", "error"):
+            name = headers.get(":exception-type") or headers.get(":error-code") or kind
+            text = payload.get("message") if isinstance(payload, dict) else None
+            text = text or headers.get(":error-message") or message.payload.decode("utf-8", "replace")
+            self.errors.append(f"{name}: {text}")
+            return
+        if not isinstance(payload, dict):
+            return
+        if event_type == "chunk" and isinstance(payload.get("bytes"), str):
+            try:
+                event = json.loads(base64.b64decode(payload["bytes"]))
+            except ValueError:
+                return
+            if isinstance(event, dict):
+                self._write(self.transcript.feed(self.family, event).text)
+            return
+        # ConverseStream: model-agnostic events, named by :event-type.
+        if event_type == "contentBlockDelta":
+            delta = payload.get("delta")
+            if isinstance(delta, dict) and isinstance(delta.get("text"), str):
+                self._write(delta["text"])
+        elif event_type == "messageStop" and isinstance(payload.get("stopReason"), str):
+            self.stop_reason = payload["stopReason"]
+        elif event_type == "metadata" and isinstance(payload.get("usage"), dict):
+            usage = payload["usage"]
+            self.tokens = (usage.get("inputTokens"), usage.get("outputTokens"))
+
+    def _write(self, text: str) -> None:
+        if text:
+            self.out.write(text)
+            self.wrote = True
+
+    def summary(self) -> str:
+        parts = []
+        stop = self.stop_reason or self.transcript.stop_reason
+        if stop:
+            parts.append(f"stop {stop}")
+        usage = self.transcript.usage
+        tokens = self.tokens or ((usage.input_tokens, usage.output_tokens) if usage else None)
+        if tokens:
+            parts.append(
+                f"tokens {'?' if tokens[0] is None else tokens[0]} in / "
+                f"{'?' if tokens[1] is None else tokens[1]} out"
+            )
+        return ", ".join(parts)
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    from eventstream import DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoder, Message  # noqa: PLC0415
+    from eventstream.dump import (  # noqa: PLC0415
+        describe_error,
+        describe_message,
+        frame_headers,
+        hexdump_frame,
+        not_an_event_stream,
+    )
+
+    capture = _read_capture(args)
+    err, out = sys.stderr, sys.stdout
+    err.write(f"decode: {args.file}: {capture.found}\n")
+    if capture.note:
+        err.write(f"decode: note: {capture.note}\n")
+    content_type = capture.header("content-type")
+    if capture.status is not None and (capture.status != 200 or "eventstream" not in content_type):
+        summary = " ".join(capture.body.decode("utf-8", "replace").split())[:300]
+        raise _FailureError(
+            f"the capture holds HTTP {capture.status} ({content_type or 'no content type'}), not an event "
+            f"stream: {summary or '(empty body)'}"
+        )
+    if not capture.body:
+        raise _FailureError(
+            f"{args.file} holds no event-stream bytes (empty: a recording stopped before the first frame?)"
+        )
+    family = None
+    if args.model is not None:
+        from client.families import family_of  # noqa: PLC0415
+
+        family = family_of(args.model)
+        if family is None:
+            raise UsageError(f"--model {args.model!r}: cannot tell its family from the id")
+    decoder = Decoder(args.max_message_size or DEFAULT_MAX_MESSAGE_SIZE)
+    failure: DecodeError | None = None
+    messages: list[tuple[int, Message]] = []
+    try:
+        messages = decoder.feed_with_offsets(capture.body)
+        decoder.close()  # a stream that stops inside a frame: TruncatedStream, after the frames before it
+    except DecodeError as exc:
+        messages, failure = messages or list(exc.decoded), exc
+    rebuilder = _TextRebuilder(family, out) if args.text else None
+    for offset, message in messages:
+        if rebuilder is not None:
+            rebuilder.add(message)
+        elif args.hexdump:
+            length = 16 + len(message.headers.wire_bytes()) + len(message.payload)
+            out.write("\n".join(hexdump_frame(capture.body[offset : offset + length], offset)) + "\n")
+            out.write(f"  = {_header_line(message.headers)}\n")
+        else:
+            record = describe_message(offset, message)
+            _bedrock_chunk(record)
+            out.write(json.dumps(record) + "\n")
+    if rebuilder is not None:
+        if rebuilder.wrote:
+            out.write("\n")
+        summary = rebuilder.summary()
+        if summary:
+            err.write(f"decode: {len(messages)} frames, {summary}\n")
+    out.flush()
+    if failure is not None:
+        frame = capture.body[failure.offset :]
+        headers = frame_headers(frame)
+        if args.hexdump:
+            out.write("\n".join(hexdump_frame(frame[:4096], failure.offset)) + "\n")
+        elif rebuilder is None:
+            out.write(json.dumps(describe_error(failure, frame)) + "\n")
+        out.flush()
+        shown = f" (its headers: {_header_line(headers)})" if headers is not None else ""
+        hint = not_an_event_stream(capture.body) if failure.offset == 0 else None
+        raise _FailureError(
+            f"bad frame at byte {failure.offset}{shown}: {type(failure).__name__}: {failure.reason}"
+            + (f": {hint}" if hint else "")
+        )
+    if rebuilder is not None and rebuilder.errors:
+        raise _FailureError(f"the stream ended with an error: {rebuilder.errors[-1]}")
+    return EXIT_OK
 
 
 def _parse_header(text: str) -> tuple[str, str]:
@@ -980,6 +1271,20 @@ def _parser() -> argparse.ArgumentParser:
         "file", metavar="FILE", help="recorded stream (invoke --record), - for standard input"
     )
     decode.add_argument("--max-message-size", type=int, help="largest frame accepted, bytes")
+    shown = decode.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--text",
+        action="store_true",
+        help="rebuild the answer's text (InvokeModel chunks of the known families, or ConverseStream)",
+    )
+    shown.add_argument(
+        "--hexdump",
+        action="store_true",
+        help="each frame's bytes, with the prelude, header block, payload and CRC marked",
+    )
+    decode.add_argument(
+        "--model", metavar="MODEL_ID", help="with --text: the model whose chunks these are (default: guessed)"
+    )
     _add_verbose(decode)
     decode.set_defaults(handler=_cmd_decode)
 
