@@ -947,6 +947,191 @@ def _sign_credentials(args: argparse.Namespace) -> Credentials | CredentialProvi
     return default_chain(args.profile)
 
 
+# --- sign --explain: AWS's signature-mismatch message against our signature of the same request -------------
+
+_AWS_CANONICAL = "The Canonical String for this request should have been"
+_AWS_STRING_TO_SIGN = "The String-to-Sign should have been"
+_QUOTED = re.compile(r"'(.*?)'(?:\s*$|\s*\n)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class AwsSignatureReport:
+    """The canonical request and string to sign that AWS computed, as its SignatureDoesNotMatch says."""
+
+    canonical_request: str
+    string_to_sign: str
+
+
+def parse_signature_error(text: str) -> AwsSignatureReport:
+    """Read AWS's canonical request and string to sign out of a signature-mismatch error message.
+
+    The message (``SignatureDoesNotMatch`` / ``InvalidSignatureException``, HTTP 403) ends with::
+
+        The Canonical String for this request should have been
+        '<canonical request, one element per line>'
+
+        The String-to-Sign should have been
+        '<AWS4-HMAC-SHA256, timestamp, scope, hash>'
+
+    Accepted as printed, as the JSON error body (``{"message": "..."}``), or with its line breaks still
+    escaped (``\\n``). Raises UsageError when the two parts are not there.
+    """
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            found = body.get("message") or body.get("Message")
+            if isinstance(found, str):
+                text = found
+    if "\n" not in text and "\\n" in text:
+        text = text.replace("\\n", "\n")
+    text = text.replace("\r\n", "\n")
+    if _AWS_CANONICAL not in text or _AWS_STRING_TO_SIGN not in text:
+        raise UsageError(
+            "--explain: no canonical request in this message: paste the whole SignatureDoesNotMatch / "
+            f"InvalidSignatureException message (it contains {_AWS_CANONICAL!r})"
+        )
+    canonical_part = text.split(_AWS_CANONICAL, 1)[1].split(_AWS_STRING_TO_SIGN, 1)[0]
+    sts_part = text.split(_AWS_STRING_TO_SIGN, 1)[1]
+    canonical = _QUOTED.search(canonical_part.strip() + "\n")
+    sts = _QUOTED.search(sts_part.strip() + "\n")
+    if canonical is None or sts is None:
+        raise UsageError("--explain: the canonical request or string to sign is not quoted as AWS prints it")
+    if "\n" not in canonical.group(1):
+        raise UsageError(
+            "--explain: the message lost its line breaks (each element of the canonical request is on a "
+            "line of its own): paste it as the service sent it"
+        )
+    return AwsSignatureReport(canonical.group(1), sts.group(1))
+
+
+def _redact_token_lines(lines: list[str]) -> list[str]:
+    return [
+        f"x-amz-security-token:{_REDACTED_TOKEN}"
+        if line.lower().startswith("x-amz-security-token:")
+        else line
+        for line in lines
+    ]
+
+
+def _canonical_parts(canonical: str) -> tuple[list[str], dict[str, str], str, str]:
+    """(method, path, query), headers by name, signed header list, payload hash of a canonical request."""
+    lines = canonical.split("\n")
+    head = lines[:3]
+    headers: dict[str, str] = {}
+    index = 3
+    while index < len(lines) and lines[index] != "":
+        name, _, value = lines[index].partition(":")
+        headers[name] = value
+        index += 1
+    rest = [line for line in lines[index:] if line != ""]
+    signed = rest[0] if rest else ""
+    payload = rest[1] if len(rest) > 1 else ""
+    return head, headers, signed, payload
+
+
+def explain_mismatch(aws: AwsSignatureReport, canonical: str, string_to_sign: str) -> list[str]:
+    """The likely causes of a signature mismatch, from what AWS computed and what we signed."""
+    from urllib.parse import unquote  # noqa: PLC0415
+
+    causes: list[str] = []
+    (a_method, a_path, a_query), a_headers, a_signed, a_payload = _canonical_parts(aws.canonical_request)
+    (o_method, o_path, o_query), o_headers, o_signed, o_payload = _canonical_parts(canonical)
+    if a_method != o_method:
+        causes.append(f"method: AWS received {a_method}, the request was signed as {o_method}")
+    if a_path != o_path:
+        if unquote(unquote(a_path)) == unquote(unquote(o_path)):
+            causes.append(
+                f"path encoding: AWS canonicalised the path as {a_path}, the signer as {o_path} (the same "
+                "path, encoded differently: put the model id in the URL percent-encoded once, e.g. ':' as "
+                "%3A; SigV4 then encodes it again, %253A)"
+            )
+        else:
+            causes.append(
+                f"path: AWS received {a_path}, the request was signed for {o_path} (a proxy, a base path or "
+                "an endpoint_url with a path rewrote it)"
+            )
+    if a_query != o_query:
+        causes.append(f"query string: AWS canonicalised {a_query!r}, the signer {o_query!r}")
+    for name in sorted(set(a_headers) & set(o_headers)):
+        if name == "x-amz-security-token" or a_headers[name] == o_headers[name]:
+            continue
+        if name == "host":
+            causes.append(
+                f"host: signed for {o_headers[name]} but AWS saw {a_headers[name]} (sent through a proxy or "
+                "to another endpoint than the one signed for)"
+            )
+        elif name == "x-amz-date":
+            causes.append(f"x-amz-date: AWS saw {a_headers[name]}, signed {o_headers[name]}")
+        else:
+            causes.append(
+                f"header {name}: signed as {o_headers[name]!r} but AWS received {a_headers[name]!r} (a proxy "
+                "or the HTTP library changed a signed header)"
+            )
+    for name in sorted(set(o_headers) - set(a_headers)):
+        causes.append(f"header {name}: signed, but AWS did not receive it (a proxy removed it?)")
+    for name in sorted(set(a_headers) - set(o_headers)):
+        causes.append(f"header {name}: listed as signed in the Authorization header AWS received, not here")
+    if a_signed != o_signed and set(a_headers) == set(o_headers):
+        causes.append(f"signed headers: AWS listed {a_signed}, the signer {o_signed}")
+    if a_payload != o_payload:
+        causes.append(
+            "body: AWS hashed another body than the one signed (re-serialised JSON, a changed encoding or "
+            "compression after signing)"
+        )
+    a_sts, o_sts = aws.string_to_sign.split("\n"), string_to_sign.split("\n")
+    if len(a_sts) >= 3 and len(o_sts) >= 3:
+        if a_sts[1] != o_sts[1]:
+            causes.append(
+                f"clock: AWS dated the request {a_sts[1]}, the signature says {o_sts[1]} (pass "
+                f"--timestamp {a_sts[1]} to compare the rest; a wrong clock usually gets 'Signature "
+                "expired' rather than a mismatch)"
+            )
+        a_scope, o_scope = a_sts[2].split("/"), o_sts[2].split("/")
+        if len(a_scope) == len(o_scope) == 4:
+            if a_scope[1] != o_scope[1]:
+                causes.append(
+                    f"region in the scope: AWS expected {a_scope[1]}, the signature is for {o_scope[1]}"
+                )
+            if a_scope[2] != o_scope[2]:
+                causes.append(
+                    f"service in the scope: AWS expected {a_scope[2]}, the signature is for {o_scope[2]} "
+                    "(Bedrock Runtime signs as 'bedrock', not 'bedrock-runtime')"
+                )
+    if not causes and aws.canonical_request == canonical and aws.string_to_sign == string_to_sign:
+        causes.append(
+            "the canonical request and string to sign match: the secret key is wrong (or belongs to another "
+            "access key id than the one sent)"
+        )
+    elif not causes:
+        causes.append("the texts differ only as shown above")
+    return causes
+
+
+def _print_explanation(out: IO[str], aws: AwsSignatureReport, signed: Any) -> None:
+    import difflib  # noqa: PLC0415
+
+    style = _Style.for_stream(out)
+    for title, theirs, ours in (
+        ("canonical request", aws.canonical_request, signed.canonical_request),
+        ("string to sign", aws.string_to_sign, signed.string_to_sign),
+    ):
+        out.write(f"{style.bold}{style.rule} {title}: AWS (-) against ours (+){style.reset}\n")
+        a_lines = _redact_token_lines(theirs.split("\n"))
+        o_lines = _redact_token_lines(ours.split("\n"))
+        for line in difflib.ndiff(a_lines, o_lines):
+            if not line.startswith("? "):
+                out.write(line + "\n")
+        out.write("\n")
+    causes = explain_mismatch(aws, signed.canonical_request, signed.string_to_sign)
+    out.write(f"{style.bold}{style.rule} likely cause{'s' if len(causes) > 1 else ''}{style.reset}\n")
+    for cause in causes:
+        out.write(f"- {cause}\n")
+
+
 def _cmd_sign(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone  # noqa: PLC0415
 
@@ -959,7 +1144,17 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     body = args.data.encode("utf-8") if args.data is not None else b""
     if args.data_file is not None:
         body = _read_body_argument(args.data_file)
+    aws_report = None
+    if args.explain is not None:
+        if args.explain == "-" and args.data_file == "-":
+            raise UsageError("--explain - and --data-file - cannot both read standard input")
+        aws_report = parse_signature_error(sys.stdin.read() if args.explain == "-" else args.explain)
     timestamp = None
+    if args.timestamp is None and aws_report is not None:
+        # Compare with AWS's own date of the request, so a clock difference does not hide the real one.
+        aws_date = aws_report.string_to_sign.split("\n")[1:2]
+        if aws_date and re.fullmatch(r"[0-9]{8}T[0-9]{6}Z", aws_date[0]):
+            args.timestamp = aws_date[0]
     if args.timestamp is not None:
         try:
             timestamp = datetime.strptime(args.timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
@@ -992,6 +1187,9 @@ def _cmd_sign(args: argparse.Namespace) -> int:
 
     out = sys.stdout
     style = _Style.for_stream(out)
+    if aws_report is not None:
+        _print_explanation(out, aws_report, signed)
+        return EXIT_OK
     out.write(
         f"{style.bold}{style.rule} canonical request{style.reset}\n{shown(signed.canonical_request)}\n\n"
     )
@@ -1313,6 +1511,12 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--session-token", help="with --access-key-id or --example-keys (never printed)")
     sign.add_argument(
         "--example-keys", action="store_true", help="the AWS documentation's example keys (as the emulator)"
+    )
+    sign.add_argument(
+        "--explain",
+        metavar="AWS_ERROR",
+        help="the message of AWS's signature-mismatch error (- for standard input): diff its canonical "
+        "request and string to sign against ours for the same request, and name the likely cause",
     )
     _add_verbose(sign)
     sign.set_defaults(handler=_cmd_sign)
