@@ -14,6 +14,7 @@ Every wait here is bounded; nothing leaves 127.0.0.1.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import threading
 import time
 import traceback
@@ -219,7 +220,8 @@ def make_client(
         bedrock = client.BedrockRuntimeClient(
             REGION, credentials=CREDENTIALS, endpoint_url=emu.url, timeout=timeout, max_attempts=max_attempts
         )
-    bedrock._settings.backoff = FAST_BACKOFF  # no public knob: the schedule's shape is what is tested
+    # no public knob: the schedule's shape is what is tested
+    bedrock._config = dataclasses.replace(bedrock._config, backoff=FAST_BACKOFF)
     return bedrock
 
 
@@ -235,7 +237,7 @@ def make_async_client(
         bedrock = client.AsyncBedrockRuntimeClient(
             REGION, credentials=CREDENTIALS, endpoint_url=emu.url, timeout=timeout, max_attempts=max_attempts
         )
-    bedrock._settings.backoff = FAST_BACKOFF
+    bedrock._config = dataclasses.replace(bedrock._config, backoff=FAST_BACKOFF)
     return bedrock
 
 

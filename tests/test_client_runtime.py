@@ -145,12 +145,41 @@ def test_a_credential_provider_is_consulted(loopback: Loopback) -> None:
 
 def test_missing_credentials_fail_at_the_first_request_with_the_providers_error(loopback: Loopback) -> None:
     from sigv4.providers import CredentialError
+    from sigv4.providers import NoCredentialsError as ProviderNoCredentials
 
     with (
         client.BedrockRuntimeClient("us-east-1", endpoint_url=loopback.url) as bedrock,
-        pytest.raises(CredentialError),
+        pytest.raises(CredentialError) as caught,
     ):
         bedrock.invoke_model_with_response_stream("m", b"{}")
+    assert loopback.requests == []
+    # Issue 9: through the client it is the client's typed error, keeping the provider's message and cause.
+    assert isinstance(caught.value, client.NoCredentialsError)
+    assert isinstance(caught.value, client.BedrockRuntimeError)
+    assert isinstance(caught.value.__cause__, ProviderNoCredentials)
+    assert "Looked in, in order" in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_missing_credentials_are_a_client_error_in_the_async_client(loopback: Loopback) -> None:
+    async with client.AsyncBedrockRuntimeClient("us-east-1", endpoint_url=loopback.url) as bedrock:
+        with pytest.raises(client.NoCredentialsError, match="Looked in, in order"):
+            await bedrock.invoke_model_with_response_stream("m", b"{}")
+    assert loopback.requests == []
+
+
+def test_a_malformed_shared_file_is_a_client_credentials_error(loopback: Loopback) -> None:
+    config = Path.home() / ".aws" / "config"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[default]\nregion = us-east-1\nthis line is not a setting\n")
+    with pytest.raises(client.CredentialsError, match=r"config, line 3"):
+        client.BedrockRuntimeClient(endpoint_url=loopback.url)
+    with (
+        client.BedrockRuntimeClient("us-east-1", endpoint_url=loopback.url) as bedrock,
+        pytest.raises(client.CredentialsError, match=r"config, line 3") as caught,
+    ):
+        bedrock.invoke_model_with_response_stream("m", b"{}")
+    assert not isinstance(caught.value, client.NoCredentialsError)
     assert loopback.requests == []
 
 
@@ -439,10 +468,10 @@ def test_real_signature_check_and_clock_skew_against_the_emulator() -> None:
 
 
 def test_timeout_number_and_httpx_timeout(loopback: Loopback) -> None:
-    assert make_client(loopback, timeout=7.5)._settings.timeout == httpx.Timeout(7.5)
+    assert make_client(loopback, timeout=7.5)._config.timeout == httpx.Timeout(7.5)
     custom = httpx.Timeout(connect=1.0, read=120.0, write=5.0, pool=2.0)
-    assert make_client(loopback, timeout=custom)._settings.timeout is custom
-    default = client.BedrockRuntimeClient("us-east-1", credentials=CREDS)._settings.timeout
+    assert make_client(loopback, timeout=custom)._config.timeout is custom
+    default = client.BedrockRuntimeClient("us-east-1", credentials=CREDS)._config.timeout
     assert isinstance(default, httpx.Timeout)
     assert (default.connect, default.read) == (10.0, 60.0)
 
@@ -565,4 +594,4 @@ def test_repr_shows_no_secrets(loopback: Loopback) -> None:
     )
     assert "super-secret-key" not in repr(bedrock) and "super-secret-key" not in repr(bedrock.__dict__)
     signed = make_client(loopback)
-    assert CREDS.secret_access_key not in repr(signed.__dict__) + repr(signed._settings.__dict__)
+    assert CREDS.secret_access_key not in repr(signed.__dict__) + repr(signed._config)

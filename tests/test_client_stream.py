@@ -6,6 +6,7 @@ stalled, corrupt), in-stream exceptions, sticky errors, and closing.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import threading
@@ -457,7 +458,7 @@ def test_an_interrupted_stream_never_reads_as_a_clean_end(loopback: Loopback) ->
     bedrock = client.BedrockRuntimeClient(
         "us-east-1", credentials=Flaky(), endpoint_url=loopback.url, timeout=WAIT
     )
-    bedrock._settings.backoff = client.retry.Backoff(base=0.0)
+    bedrock._config = dataclasses.replace(bedrock._config, backoff=client.retry.Backoff(base=0.0))
     with bedrock, bedrock.invoke_model_with_response_stream("m", b"{}") as stream:
         # The in-stream throttle triggers a retry, whose signing fails with a foreign exception...
         with pytest.raises(RuntimeError, match="went away"):

@@ -383,12 +383,12 @@ def test_client_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     configured = compat.client(
         "bedrock-runtime", config=config, aws_access_key_id="a", aws_secret_access_key="b"
     )
-    settings = configured.native._settings
+    settings = configured.native._config
     assert configured.meta.region_name == "ca-central-1"
     assert settings.max_attempts == 5  # botocore's max_attempts counts retries
     assert settings.timeout is not None and (settings.timeout.connect, settings.timeout.read) == (3.0, 90.0)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "7")
-    assert compat.client("bedrock-runtime", region_name="us-east-1").native._settings.max_attempts == 7
+    assert compat.client("bedrock-runtime", region_name="us-east-1").native._config.max_attempts == 7
 
 
 def test_client_errors_pickle() -> None:

@@ -429,8 +429,11 @@ def test_credential_errors_show_no_secret(
 
             error = anyio.run(call)
         assert emu.requests == []  # nothing was sent without credentials
-    assert type(error) is expected, error
+    # Seen through the client, the provider's error is the cause of the client's typed error (issue 9).
+    assert isinstance(error, client.CredentialsError), error
+    assert type(error.__cause__) is expected, error
     assert_no_leak(error_text(error), f"the {type(error).__name__} of {scenario}")
+    assert_no_leak(error_text(error.__cause__), f"the {expected.__name__} of {scenario}")
     assert_no_leak("".join(traceback.format_exception(error)), "a credential error's traceback")
     assert_no_leak(debug_logs.text(), "the DEBUG logs of a credential error")
 

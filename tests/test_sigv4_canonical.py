@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from sigv4.canonical import (
     UNRESERVED,
-    canonical_header_value,
     canonical_query,
     canonical_uri,
     encode_query_component,
@@ -191,5 +190,21 @@ def test_host_from_authority_needs_a_host(authority: str) -> None:
         ("MixedCase", "MixedCase"),
     ],
 )
-def test_canonical_header_value(value: str, canonical: str) -> None:
-    assert canonical_header_value(value) == canonical
+def test_header_values_are_signed_trimmed_and_folded(value: str, canonical: str) -> None:
+    # The signer folds values inline (its hot path); the rule is SigV4's "trimall", as the AWS vectors
+    # get-header-value-trim and get-header-value-multiline pin it.
+    from datetime import datetime, timezone
+
+    from sigv4 import Credentials, sign_request
+
+    signed = sign_request(
+        "GET",
+        "https://example.amazonaws.com/",
+        {"X-Test": value},
+        b"",
+        credentials=Credentials("AKID", "secret"),
+        region="us-east-1",
+        service="service",
+        timestamp=datetime(2015, 8, 30, 12, 36, tzinfo=timezone.utc),
+    )
+    assert f"\nx-test:{canonical}\n" in signed.canonical_request

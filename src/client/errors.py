@@ -22,15 +22,19 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from sigv4.credentials import CredentialError
+
 __all__ = [
     "AccessDeniedException",
     "BedrockRuntimeError",
+    "CredentialsError",
     "EndpointConnectionError",
     "InternalServerException",
     "ModelErrorException",
     "ModelNotReadyException",
     "ModelStreamErrorException",
     "ModelTimeoutException",
+    "NoCredentialsError",
     "NoRegionError",
     "ParamValidationError",
     "ResourceNotFoundException",
@@ -262,6 +266,19 @@ class ParamValidationError(BedrockRuntimeError, ValueError):
 
 class NoRegionError(BedrockRuntimeError):
     """No region was given and none could be found in the environment or the shared config file."""
+
+
+class CredentialsError(BedrockRuntimeError, CredentialError):
+    """The credential (or region) lookup failed: a malformed shared file (its path and line in the message),
+    a partial key pair, a profile that does not exist or uses an unsupported method, a failing
+    ``credential_process``, an unreachable credentials endpoint. The source's own error is the ``__cause__``.
+
+    It is also a :class:`sigv4.providers.CredentialError`, so code that caught the provider's error keeps
+    working."""
+
+
+class NoCredentialsError(CredentialsError):
+    """No credential source had credentials; the message lists every place that was looked at, in order."""
 
 
 class EndpointConnectionError(BedrockRuntimeError):

@@ -1,7 +1,8 @@
-"""Building an InvokeModelWithResponseStream request: URL, headers, body and argument checks. Pure, no I/O.
+"""Building a request for any operation of :mod:`client.operations`: URL, headers, body, argument checks.
 
-The checks mirror the service model's constraints (bedrock-runtime 2023-09-30) so that a mistake fails here,
-with a message naming the argument, instead of as a 400 after a network round trip.
+Pure, no I/O. The checks mirror the service model's constraints (bedrock-runtime 2023-09-30) so that a mistake
+fails here, with a message naming the argument, instead of as a 400 after a network round trip. Paths and
+header names come from the operations table; nothing here spells them.
 """
 
 from __future__ import annotations
@@ -10,9 +11,23 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
+
+from sigv4.region_name import is_valid_region
 
 from .errors import ParamValidationError
+from .operations import (
+    EVENTSTREAM_CONTENT_TYPE,
+    GUARDRAIL_IDENTIFIER,
+    GUARDRAIL_VERSION,
+    INVOKE_MODEL_WITH_RESPONSE_STREAM,
+    MAX_MODEL_ID_LENGTH,
+    PERFORMANCE_CONFIG_LATENCY,
+    SERVICE_TIER,
+    TRACE,
+    Body,
+    Operation,
+)
 
 __all__ = [
     "EVENTSTREAM_CONTENT_TYPE",
@@ -21,31 +36,30 @@ __all__ = [
     "PERFORMANCE_CONFIG_LATENCIES",
     "SERVICE_TIERS",
     "TRACE_VALUES",
-    "InvokeRequest",
+    "PreparedRequest",
     "build_invoke_request",
+    "build_json_request",
+    "check_model_id",
     "default_endpoint",
+    "encode_body",
     "resolve_endpoint",
 ]
 
-EVENTSTREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
-MAX_MODEL_ID_LENGTH = 2048
 MAX_BODY_BYTES = 25_000_000
 MAX_GUARDRAIL_ID_LENGTH = 2048
-TRACE_VALUES = ("ENABLED", "DISABLED", "ENABLED_FULL")
-PERFORMANCE_CONFIG_LATENCIES = ("standard", "optimized")
-SERVICE_TIERS = ("priority", "default", "flex", "reserved")
+TRACE_VALUES: tuple[str, ...] = TRACE.allowed or ()
+PERFORMANCE_CONFIG_LATENCIES: tuple[str, ...] = PERFORMANCE_CONFIG_LATENCY.allowed or ()
+SERVICE_TIERS: tuple[str, ...] = SERVICE_TIER.allowed or ()
 
 _GUARDRAIL_VERSION = re.compile(r"(?:[1-9][0-9]{0,7}|DRAFT)\Z")
-# Region names are DNS labels (us-east-1, us-gov-west-1, eu-central-2); anything else would build a host name
-# the caller did not mean, so it is refused rather than pasted into a URL.
-_REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
-class InvokeRequest:
-    """Everything needed to send one InvokeModelWithResponseStream call (signed later, per attempt)."""
+class PreparedRequest:
+    """Everything needed to send one call of ``operation`` (signed later, per attempt)."""
 
+    operation: Operation
     url: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
@@ -54,7 +68,7 @@ class InvokeRequest:
 
 def default_endpoint(region: str) -> str:
     """``https://bedrock-runtime.{region}.amazonaws.com`` after checking that ``region`` looks like one."""
-    if not _REGION.match(region):
+    if not is_valid_region(region):
         raise ParamValidationError(f"region {region!r} is not a valid AWS region name (e.g. 'us-east-1')")
     return f"https://bedrock-runtime.{region}.amazonaws.com"
 
@@ -98,7 +112,8 @@ def _check_enum(name: str, value: object, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
-def _encode_body(body: object) -> bytes:
+def encode_body(body: object) -> bytes:
+    """A model body (bytes, str, or a dict serialised as compact JSON) as bytes, within the size limit."""
     if isinstance(body, bytes):
         data = body
     elif isinstance(body, (bytearray, memoryview)):
@@ -123,24 +138,8 @@ def _encode_body(body: object) -> bytes:
     return data
 
 
-def build_invoke_request(
-    endpoint: str,
-    model_id: str,
-    body: Any,
-    *,
-    content_type: str = "application/json",
-    accept: str = "application/json",
-    trace: str | None = None,
-    guardrail_identifier: str | None = None,
-    guardrail_version: str | None = None,
-    performance_config_latency: str | None = None,
-    service_tier: str | None = None,
-) -> InvokeRequest:
-    """Validate the arguments and build the request. Raises :class:`ParamValidationError` on any bad argument.
-
-    The model id is percent-encoded as a single path segment (everything but ``A-Za-z0-9-._~``), so ARNs and
-    ids with ``:`` or ``/`` reach the service intact.
-    """
+def check_model_id(model_id: object) -> str:
+    """``model_id`` after the service's checks (a non-empty string of at most 2048 characters)."""
     if not isinstance(model_id, str):
         raise ParamValidationError(f"model_id must be a string, not {type(model_id).__name__}")
     if not model_id:
@@ -151,16 +150,58 @@ def build_invoke_request(
         )
     if _HEADER_UNSAFE.search(model_id):
         raise ParamValidationError("model_id contains a control character")
-    data = _encode_body(body)
+    return model_id
+
+
+def build_json_request(endpoint: str, operation: Operation, model_id: str, body: bytes) -> PreparedRequest:
+    """A request of an operation whose body is our own JSON (Converse, ConverseStream, CountTokens)."""
+    check_model_id(model_id)
+    if len(body) > MAX_BODY_BYTES:
+        raise ParamValidationError(
+            f"request is {len(body)} bytes; the service accepts at most {MAX_BODY_BYTES} bytes"
+        )
+    headers: list[tuple[str, str]] = [("Content-Type", "application/json")]
+    if operation.streaming:
+        # The event stream is read raw, frame by frame (see build_invoke_request).
+        headers.append(("Accept-Encoding", "identity"))
+    url = f"{endpoint}{operation.path(model_id)}"
+    return PreparedRequest(operation=operation, url=url, headers=tuple(headers), body=body, model_id=model_id)
+
+
+def build_invoke_request(
+    endpoint: str,
+    model_id: str,
+    body: Any,
+    *,
+    operation: Operation = INVOKE_MODEL_WITH_RESPONSE_STREAM,
+    content_type: str = "application/json",
+    accept: str = "application/json",
+    trace: str | None = None,
+    guardrail_identifier: str | None = None,
+    guardrail_version: str | None = None,
+    performance_config_latency: str | None = None,
+    service_tier: str | None = None,
+) -> PreparedRequest:
+    """Validate the arguments and build an InvokeModel or InvokeModelWithResponseStream request (the model's
+    own body). Raises :class:`ParamValidationError` on any bad argument.
+
+    The model id is percent-encoded as a single path segment (everything but ``A-Za-z0-9-._~``), so ARNs and
+    ids with ``:`` or ``/`` reach the service intact.
+    """
+    if operation.request_body is not Body.MODEL_JSON or operation.accept_header is None:
+        raise ValueError(f"{operation.name} does not take a model body")
+    check_model_id(model_id)
+    data = encode_body(body)
     headers: list[tuple[str, str]] = [
         ("Content-Type", _check_header_value("content_type", content_type)),
-        ("X-Amzn-Bedrock-Accept", _check_header_value("accept", accept)),
+        (operation.accept_header, _check_header_value("accept", accept)),
+    ]
+    if operation.streaming:
         # The event stream is read raw, frame by frame; a compressed body would need a decoding layer the
         # service never uses (botocore asks for identity too).
-        ("Accept-Encoding", "identity"),
-    ]
+        headers.append(("Accept-Encoding", "identity"))
     if trace is not None:
-        headers.append(("X-Amzn-Bedrock-Trace", _check_enum("trace", trace, TRACE_VALUES)))
+        headers.append((TRACE.header, _check_enum("trace", trace, TRACE_VALUES)))
     if (guardrail_identifier is None) != (guardrail_version is None):
         given, missing = (
             ("guardrail_identifier", "guardrail_version")
@@ -178,12 +219,12 @@ def build_invoke_request(
             raise ParamValidationError(
                 f"guardrail_version must be a version number 1-99999999 or 'DRAFT', not {guardrail_version!r}"
             )
-        headers.append(("X-Amzn-Bedrock-GuardrailIdentifier", gid))
-        headers.append(("X-Amzn-Bedrock-GuardrailVersion", guardrail_version))
+        headers.append((GUARDRAIL_IDENTIFIER.header, gid))
+        headers.append((GUARDRAIL_VERSION.header, guardrail_version))
     if performance_config_latency is not None:
         headers.append(
             (
-                "X-Amzn-Bedrock-PerformanceConfig-Latency",
+                PERFORMANCE_CONFIG_LATENCY.header,
                 _check_enum(
                     "performance_config_latency", performance_config_latency, PERFORMANCE_CONFIG_LATENCIES
                 ),
@@ -191,7 +232,7 @@ def build_invoke_request(
         )
     if service_tier is not None:
         headers.append(
-            ("X-Amzn-Bedrock-Service-Tier", _check_enum("service_tier", service_tier, SERVICE_TIERS))
+            (SERVICE_TIER.header, _check_enum("service_tier", service_tier, SERVICE_TIERS))
         )
-    url = f"{endpoint}/model/{quote(model_id, safe='')}/invoke-with-response-stream"
-    return InvokeRequest(url=url, headers=tuple(headers), body=data, model_id=model_id)
+    url = f"{endpoint}{operation.path(model_id)}"
+    return PreparedRequest(operation=operation, url=url, headers=tuple(headers), body=data, model_id=model_id)

@@ -25,15 +25,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from .errors import (
-    BedrockRuntimeError,
-    EndpointConnectionError,
-    InternalServerException,
-    ModelNotReadyException,
-    ServiceUnavailableException,
-    StreamError,
-    ThrottlingException,
-)
+from .errors import BedrockRuntimeError, EndpointConnectionError, StreamError
+from .operations import ERRORS
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
@@ -48,12 +41,6 @@ __all__ = [
 
 DEFAULT_MAX_ATTEMPTS = 3
 
-_RETRYABLE_TYPES = (
-    ThrottlingException,
-    ModelNotReadyException,
-    InternalServerException,
-    ServiceUnavailableException,
-)
 # Network failures worth another attempt. Not LocalProtocolError, ProxyError or UnsupportedProtocol: those
 # are configuration mistakes that fail the same way every time.
 _TRANSIENT_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -85,7 +72,9 @@ class Backoff:
 
 def is_retryable(error: BedrockRuntimeError) -> bool:
     """Whether ``error`` is worth another attempt (ignoring how many were made)."""
-    if isinstance(error, _RETRYABLE_TYPES):
+    row = ERRORS.get(type(error).default_error_code or "")
+    if row is not None and row.retryable:
+        # Throttling and the service's 5xx exceptions, as HTTP errors or as the stream's first message.
         return True
     if isinstance(error, EndpointConnectionError):
         return error.__cause__ is not None and is_transient_transport_error(error.__cause__)

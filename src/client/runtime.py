@@ -1,55 +1,76 @@
-"""BedrockRuntimeClient and AsyncBedrockRuntimeClient: thin I/O shells over the shared, pure decisions.
+"""BedrockRuntimeClient and AsyncBedrockRuntimeClient: thin I/O shells over the pure per-call flow.
 
-:class:`_Settings` holds everything both clients decide the same way: configuration checks, authentication
-(SigV4 or bearer, resolved lazily and thread-safely), the corrected clock, request preparation, response
-classification and the retry policy. The two clients only send, read and sleep (``time.sleep`` or
-``anyio.sleep``).
+Everything that decides is shared and pure: :mod:`client.config` checks the arguments once,
+:mod:`client.request` and the Converse modules build each request, :func:`client.call.call_flow` classifies
+answers, retries and corrects the clock, :mod:`client.stream_core` types the events. The two clients
+below only drive that flow: send with httpx, read, sleep (``time.sleep`` or ``anyio.sleep``).
+:class:`_ClientBase` holds what they share that is not I/O: configuration, the lazily built authenticator
+and the per-operation preparation and answer building.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import threading
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from time import sleep as _sleep
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sigv4.credentials import CredentialError
+
+from .call import Accepted, Body, Failed, Head, ReadBody, Reply, Send, Step, call_flow
+from .config import DEFAULT_TIMEOUT, ClientConfig, SigningClock, credentials_error, make_config, utc_now
 from .errors import (
     BedrockRuntimeError,
     EndpointConnectionError,
-    NoRegionError,
     ParamValidationError,
     UnexpectedResponseError,
-    error_from_http_response,
 )
-from .request import EVENTSTREAM_CONTENT_TYPE, InvokeRequest, build_invoke_request, resolve_endpoint
-from .retry import DEFAULT_MAX_ATTEMPTS, Backoff, RetryAction, RetryPolicy
-from .stream import AsyncResponseStream, ResponseStream, async_body_reader, body_reader
+from .invoke_response import InvokeModelResponse
+from .operations import (
+    CONVERSE,
+    CONVERSE_STREAM,
+    COUNT_TOKENS,
+    INVOKE_MODEL,
+    INVOKE_MODEL_WITH_RESPONSE_STREAM,
+    SIGNING_NAME,
+    Operation,
+)
+from .request import PreparedRequest, build_invoke_request, build_json_request, encode_body
+from .retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
+from .stream import (
+    AsyncEventStream,
+    AsyncResponseStream,
+    EventStream,
+    ResponseStream,
+    async_body_reader,
+    body_reader,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from sigv4 import CredentialProvider, Credentials
 
+    from .converse_request import (
+        GuardrailConfig,
+        InferenceConfig,
+        Message,
+        OutputConfig,
+        PerformanceConfig,
+        ServiceTier,
+        SystemContentBlock,
+        ToolConfig,
+    )
+    from .converse_response import ConverseResponse
+    from .converse_stream import AsyncConverseStream, ConverseStream
+
 __all__ = ["DEFAULT_TIMEOUT", "AsyncBedrockRuntimeClient", "BedrockRuntimeClient"]
 
-#: Connect, read (per read: the longest silence tolerated between two pieces of the stream), write and pool
-#: timeouts. There is no total-time limit: a long answer streams for as long as the model keeps talking.
-DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
-
-SIGNING_NAME = "bedrock"
-BEARER_TOKEN_ENV = "AWS_BEARER_TOKEN_BEDROCK"
-
-# Error bodies are small JSON documents; reading more than this from a misbehaving endpoint only costs memory.
-_MAX_ERROR_BODY = 64 * 1024
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+Flow = Generator[Step, Reply, Accepted]
 
 
 async def _async_sleep(delay: float) -> None:
@@ -58,95 +79,71 @@ async def _async_sleep(delay: float) -> None:
     await anyio.sleep(delay)
 
 
-class _Settings:
-    """Configuration and every decision shared by the sync and async clients. Safe to share across threads."""
+def _transport_failure(exc: httpx.HTTPError, prepared: PreparedRequest, retries: int, what: str) -> Failed:
+    error = EndpointConnectionError(
+        f"{what} {prepared.url.split('/model/', 1)[0]}: {type(exc).__name__}: {exc or 'no detail'}",
+        retry_attempts=retries,
+    )
+    error.__cause__ = exc
+    return Failed(error)
+
+
+def _json_answer(accepted: Accepted, what: str) -> dict[str, Any]:
+    body = accepted.body or b""
+    try:
+        answer = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        answer = None
+    if not isinstance(answer, dict):
+        raise UnexpectedResponseError(
+            f"expected a JSON object from {what} but got: {body[:512].decode('utf-8', 'replace')!r}",
+            status_code=accepted.head.status_code,
+            request_id=accepted.head.headers.get("x-amzn-requestid"),
+            body=body[:16384],
+            headers=accepted.head.headers,
+            retry_attempts=accepted.retries,
+        )
+    return answer
+
+
+class LazyAuth:
+    """The request authenticator (SigV4 or bearer), built on first use and then shared by every request.
+
+    Built lazily so that the default credential chain's modules are imported only when no credentials were
+    given, and only when the first request goes out. Holds the secrets; its repr shows none of them.
+    """
+
+    __slots__ = ("_auth", "_bearer_token", "_clock", "_credentials", "_lock", "_region")
 
     def __init__(
         self,
-        *,
-        region: str | None,
-        credentials: Credentials | CredentialProvider | None,
         bearer_token: str | None,
-        endpoint_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_attempts: int,
-        respect_client_timeout: bool,
+        credentials: Credentials | CredentialProvider | None,
+        region: str | None,
+        clock: SigningClock,
     ) -> None:
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-            raise ParamValidationError(f"max_attempts must be an integer >= 1, not {max_attempts!r}")
-        if credentials is not None and bearer_token is not None:
-            raise ParamValidationError(
-                "pass either credentials (SigV4) or bearer_token (Bedrock API key), not both"
-            )
-        if bearer_token is not None and (not isinstance(bearer_token, str) or not bearer_token.strip()):
-            raise ParamValidationError("bearer_token must be a non-empty string")
-        if credentials is not None and not callable(getattr(credentials, "load", None)):
-            from sigv4 import Credentials as _Credentials  # noqa: PLC0415 - cold start: only when needed
-
-            if not isinstance(credentials, _Credentials):
-                raise ParamValidationError(
-                    "credentials must be sigv4.Credentials or a provider with load(), "
-                    f"not {type(credentials).__name__}"
-                )
-        if bearer_token is None and credentials is None:
-            # Like botocore: the environment's API key is used unless credentials were configured in code.
-            bearer_token = os.environ.get(BEARER_TOKEN_ENV) or None
-        self.bearer = bearer_token is not None
-        if region is not None and (not isinstance(region, str) or not region):
-            raise ParamValidationError(f"region must be a non-empty string, not {region!r}")
-        if region is None and not (self.bearer and endpoint_url is not None):
-            # Needed for the endpoint and the signing scope; only a bearer token with an explicit endpoint
-            # can do without one.
-            from sigv4.providers import resolve_region  # noqa: PLC0415 - cold start: only when needed
-
-            region = resolve_region()
-            if not region:
-                raise NoRegionError(
-                    "no AWS region: pass region=..., set AWS_REGION (or AWS_DEFAULT_REGION), or set "
-                    "'region' in the profile of ~/.aws/config"
-                )
-        self.region = region
-        self.endpoint = resolve_endpoint(endpoint_url, region)
-        if timeout is not None and not isinstance(timeout, httpx.Timeout):
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-                raise ParamValidationError(
-                    f"timeout must be a positive number or httpx.Timeout, not {timeout!r}"
-                )
-            timeout = httpx.Timeout(float(timeout))
-        self.timeout = timeout
-        self.respect_client_timeout = respect_client_timeout
-        self.max_attempts = max_attempts
-        self.backoff = Backoff()
         self._bearer_token = bearer_token
         self._credentials = credentials
+        self._region = region
+        self._clock = clock
         self._auth: httpx.Auth | None = None
         self._lock = threading.Lock()
-        # server time - local time, learnt from a signature-expired response; read by the signer's clock.
-        self._clock_offset = timedelta(0)
-
-    # --- authentication -----------------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        """The signing clock: local UTC time corrected by the learnt skew."""
-        return datetime.now(timezone.utc) + self._clock_offset
 
     @property
-    def clock_offset(self) -> timedelta:
-        """The correction currently applied to the signing clock."""
-        return self._clock_offset
+    def is_bearer(self) -> bool:
+        """Whether requests carry a bearer token rather than a SigV4 signature."""
+        return self._bearer_token is not None
 
-    def auth(self) -> httpx.Auth:
-        """The request authenticator, created on first use (the default credential chain is only built -
-        and its modules only imported - when no credentials were given)."""
+    def __call__(self) -> httpx.Auth:
         auth = self._auth
         if auth is not None:
             return auth
         with self._lock:
             if self._auth is None:
-                self._auth = self._make_auth()
+                self._auth = self._build()
             return self._auth
 
-    def _make_auth(self) -> httpx.Auth:
+    def _build(self) -> httpx.Auth:
         if self._bearer_token is not None:
             from sigv4.httpx_auth import BearerAuth  # noqa: PLC0415 - cold start: only when needed
 
@@ -158,78 +155,120 @@ class _Settings:
             from sigv4.providers import default_chain  # noqa: PLC0415 - cold start: only when needed
 
             source = default_chain()
-        assert self.region is not None  # guaranteed in __init__ when not using a bearer token
-        return SigV4Auth(source, self.region, SIGNING_NAME, clock=self.now)
+        assert self._region is not None  # make_config guarantees it without a bearer token
+        return SigV4Auth(source, self._region, SIGNING_NAME, clock=self._clock.now)
 
-    # --- requests and responses ---------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<LazyAuth {'bearer token' if self._bearer_token is not None else 'SigV4'}>"
 
-    def prepare(self, model_id: str, body: Any, **options: Any) -> InvokeRequest:
-        return build_invoke_request(self.endpoint, model_id, body, **options)
 
-    def build(self, http: httpx.Client | httpx.AsyncClient, prepared: InvokeRequest) -> httpx.Request:
-        if self.respect_client_timeout:
+class _ClientBase:
+    """Configuration, authentication and the per-operation decisions both clients share (no I/O)."""
+
+    _config: ClientConfig
+
+    def _setup(
+        self,
+        *,
+        region: str | None,
+        credentials: Credentials | CredentialProvider | None,
+        bearer_token: str | None,
+        endpoint_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_attempts: int,
+        keep_client_timeout: bool,
+    ) -> None:
+        self._config, bearer_token = make_config(
+            region=region,
+            credentials=credentials,
+            bearer_token=bearer_token,
+            endpoint_url=endpoint_url,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            keep_client_timeout=keep_client_timeout,
+        )
+        self._clock = SigningClock()
+        self._authenticator = LazyAuth(bearer_token, credentials, self._config.region, self._clock)
+
+    @property
+    def region(self) -> str | None:
+        """The region requests are signed for."""
+        return self._config.region
+
+    @property
+    def endpoint_url(self) -> str:
+        """The base URL requests go to."""
+        return self._config.endpoint
+
+    def _request(self, http: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest) -> httpx.Request:
+        config = self._config
+        if config.keep_client_timeout:
             return http.build_request("POST", prepared.url, headers=prepared.headers, content=prepared.body)
         return http.build_request(
-            "POST", prepared.url, headers=prepared.headers, content=prepared.body, timeout=self.timeout
+            "POST", prepared.url, headers=prepared.headers, content=prepared.body, timeout=config.timeout
         )
 
-    def new_policy(self) -> RetryPolicy:
-        return RetryPolicy(self.max_attempts, self.backoff)
+    def _policy(self) -> RetryPolicy:
+        return RetryPolicy(self._config.max_attempts, self._config.backoff)
+
+    def _flow(
+        self, prepared: PreparedRequest, policy: RetryPolicy, failure: BedrockRuntimeError | None = None
+    ) -> Flow:
+        return call_flow(
+            prepared, policy, self._clock, bearer=self._config.bearer, failure=failure, now=utc_now
+        )
+
+    # --- per-operation preparation (pure) -----------------------------------------------------------------
+
+    def _prepare_invoke(
+        self, operation: Operation, model_id: str, body: Any, options: dict[str, Any]
+    ) -> PreparedRequest:
+        return build_invoke_request(self._config.endpoint, model_id, body, operation=operation, **options)
+
+    def _prepare_converse(
+        self, operation: Operation, model_id: str, arguments: dict[str, Any]
+    ) -> PreparedRequest:
+        # Converse's modules load on first use: `import client` stays as light as streaming one answer needs.
+        from .converse_request import build_converse_body  # noqa: PLC0415
+
+        body = build_converse_body(stream=operation.streaming, **arguments)
+        return build_json_request(self._config.endpoint, operation, model_id, body)
+
+    def _prepare_count_tokens(self, model_id: str, arguments: dict[str, Any]) -> PreparedRequest:
+        from .converse_request import build_count_tokens_body  # noqa: PLC0415 - Converse loads on first use
+
+        if arguments["body"] is not None:
+            arguments["body"] = encode_body(arguments["body"])
+        return build_json_request(
+            self._config.endpoint, COUNT_TOKENS, model_id, build_count_tokens_body(**arguments)
+        )
 
     @staticmethod
-    def is_event_stream(response: httpx.Response) -> bool:
-        if response.status_code != 200:
-            return False
-        content_type = str(response.headers.get("content-type", ""))
-        return content_type.split(";", 1)[0].strip().lower() == EVENTSTREAM_CONTENT_TYPE
+    def _converse_answer(accepted: Accepted) -> ConverseResponse:
+        from .converse_response import ConverseResponse  # noqa: PLC0415 - Converse loads on first use
+
+        answer = _json_answer(accepted, "Converse")
+        return ConverseResponse.from_answer(answer, request_id=accepted.head.headers.get("x-amzn-requestid"))
 
     @staticmethod
-    def response_error(response: httpx.Response, body: bytes, policy: RetryPolicy) -> BedrockRuntimeError:
-        if response.status_code == 200:
-            content_type = response.headers.get("content-type")
-            shown = body[:512].decode("utf-8", "replace")
-            return UnexpectedResponseError(
-                f"expected an event stream ({EVENTSTREAM_CONTENT_TYPE}) but got a 200 with content type "
-                f"{content_type!r}: {shown!r}",
-                status_code=200,
-                request_id=response.headers.get("x-amzn-requestid"),
-                body=body,
-                headers=response.headers,
-                retry_attempts=policy.retries,
+    def _invoke_answer(accepted: Accepted) -> InvokeModelResponse:
+        return InvokeModelResponse.from_answer(accepted.head.headers, accepted.body or b"", accepted.retries)
+
+    @staticmethod
+    def _count_tokens_answer(accepted: Accepted) -> int:
+        answer = _json_answer(accepted, "CountTokens")
+        tokens = answer.get("inputTokens")
+        if isinstance(tokens, bool) or not isinstance(tokens, int):
+            raise UnexpectedResponseError(
+                f"CountTokens answered without an integer inputTokens: {answer!r:.200}",
+                status_code=accepted.head.status_code,
+                request_id=accepted.head.headers.get("x-amzn-requestid"),
+                retry_attempts=accepted.retries,
             )
-        return error_from_http_response(
-            response.status_code, response.headers, body, retry_attempts=policy.retries
-        )
-
-    @staticmethod
-    def transport_error(
-        exc: httpx.HTTPError, prepared: InvokeRequest, policy: RetryPolicy
-    ) -> BedrockRuntimeError:
-        error = EndpointConnectionError(
-            f"could not get a response from {prepared.url.split('/model/', 1)[0]}: "
-            f"{type(exc).__name__}: {exc or 'no detail'}",
-            retry_attempts=policy.retries,
-        )
-        error.__cause__ = exc
-        return error
-
-    def decide(self, failure: BedrockRuntimeError, policy: RetryPolicy) -> RetryAction:
-        """Retry decision for a failed attempt; applies a clock correction when that is the remedy."""
-        if self.bearer:
-            # Nothing is signed with a bearer token: a time complaint cannot be fixed by our clock.
-            action = policy.after_failure(failure, date_header=None)
-        else:
-            action = policy.after_failure(
-                failure, date_header=failure.headers.get("date"), local_now=_utc_now()
-            )
-        if action.clock_offset is not None:
-            self._clock_offset = action.clock_offset
-        if not action.retry:
-            failure.retry_attempts = policy.retries
-        return action
+        return tokens
 
 
-_INVOKE_DOC = """Invoke ``model_id`` and return the response stream once the service accepted the request.
+_INVOKE_STREAM_DOC = """Invoke ``model_id`` and return the response stream once the service accepted it.
 
         ``body`` is the model's request (bytes, str, or a dict serialised as JSON). ``trace`` is
         ``"ENABLED"``, ``"DISABLED"`` or ``"ENABLED_FULL"``; ``guardrail_identifier`` and
@@ -240,9 +279,39 @@ _INVOKE_DOC = """Invoke ``model_id`` and return the response stream once the ser
         retries it deserves.
 """
 
+_INVOKE_DOC = """Invoke ``model_id`` once and return its whole answer (InvokeModel).
 
-class BedrockRuntimeClient:
-    """A Bedrock Runtime client for ``InvokeModelWithResponseStream`` on ``httpx.Client``.
+        Same arguments as :meth:`invoke_model_with_response_stream` (``accept`` is the answer's wanted MIME
+        type). Returns :class:`~client.InvokeModelResponse` (``.body``, ``.json()``, ``.content_type``,
+        ``.request_id``, ``.performance_config_latency``, ``.service_tier``).
+"""
+
+_CONVERSE_STREAM_DOC = """Send a Converse request and return its answer as a stream of typed events.
+
+        ``messages`` is the conversation (``[{"role": "user", "content": [{"text": "..."}]}]``); the keyword
+        arguments are the API's members in snake case, their values the wire JSON (camelCase inside):
+        ``system``, ``inference_config`` (``{"maxTokens": 512, "temperature": 0.5}``), ``tool_config``,
+        ``guardrail_config``, ``additional_model_request_fields``, ``additional_model_response_field_paths``,
+        ``prompt_variables``, ``request_metadata``, ``performance_config``, ``service_tier``,
+        ``output_config``. Bad shapes raise :class:`~client.ParamValidationError` naming the offending path
+        before anything is sent. Iterate the returned :class:`~client.ConverseStream`; after its end,
+        ``stream.response`` is the accumulated :class:`~client.ConverseResponse`.
+"""
+
+_CONVERSE_DOC = """Send a Converse request and return the whole answer as a :class:`~client.ConverseResponse`.
+
+        Same arguments as :meth:`converse_stream`.
+"""
+
+_COUNT_TOKENS_DOC = """Count the input tokens ``model_id`` would see for a request (CountTokens).
+
+        Pass exactly one of ``body`` (an InvokeModel body: bytes, str or dict) or ``messages`` (a Converse
+        request, with optional ``system``, ``tool_config`` and ``additional_model_request_fields``).
+"""
+
+
+class BedrockRuntimeClient(_ClientBase):
+    """A Bedrock Runtime client on ``httpx.Client``.
 
     Args:
         region: AWS region (``us-east-1``). Default: ``AWS_REGION``/``AWS_DEFAULT_REGION`` or the shared
@@ -279,27 +348,51 @@ class BedrockRuntimeClient:
             raise ParamValidationError(
                 f"http_client must be an httpx.Client, not {type(http_client).__name__}"
             )
-        self._settings = _Settings(
+        self._setup(
             region=region,
             credentials=credentials,
             bearer_token=bearer_token,
             endpoint_url=endpoint_url,
             timeout=timeout,
             max_attempts=max_attempts,
-            respect_client_timeout=http_client is not None and timeout is DEFAULT_TIMEOUT,
+            keep_client_timeout=http_client is not None and timeout is DEFAULT_TIMEOUT,
         )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(timeout=self._settings.timeout)
+        self._http = http_client if http_client is not None else httpx.Client(timeout=self._config.timeout)
 
-    @property
-    def region(self) -> str | None:
-        """The region requests are signed for."""
-        return self._settings.region
-
-    @property
-    def endpoint_url(self) -> str:
-        """The base URL requests go to."""
-        return self._settings.endpoint
+    def _run(self, flow: Flow) -> tuple[Accepted, httpx.Response | None]:
+        """Drive ``flow`` to its answer: send, read and sleep as it says; raise what ends the call."""
+        http = self._http
+        response: httpx.Response | None = None
+        reply: Reply = None
+        try:
+            while True:
+                step = flow.send(reply)
+                if isinstance(step, Send):
+                    prepared = step.request
+                    try:
+                        # Never follow a redirect, whatever the http_client says: the service does not send
+                        # them, and httpx would re-send the session token (and the body) to the new location.
+                        response = http.send(
+                            self._request(http, prepared),
+                            auth=self._authenticator(),
+                            stream=True,
+                            follow_redirects=False,
+                        )
+                    except httpx.TransportError as exc:
+                        reply = _transport_failure(exc, prepared, 0, "could not get a response from")
+                        continue
+                    reply = Head(response.status_code, response.headers)
+                elif isinstance(step, ReadBody):
+                    assert response is not None
+                    reply = _read_body(response, step, prepared)
+                else:
+                    _sleep(step.seconds)
+                    reply = None
+        except StopIteration as stop:
+            return stop.value, response
+        except CredentialError as exc:
+            raise credentials_error(exc) from exc
 
     def invoke_model_with_response_stream(
         self,
@@ -314,60 +407,175 @@ class BedrockRuntimeClient:
         performance_config_latency: str | None = None,
         service_tier: str | None = None,
     ) -> ResponseStream:
-        settings = self._settings
-        prepared = settings.prepare(
+        prepared = self._prepare_invoke(
+            INVOKE_MODEL_WITH_RESPONSE_STREAM,
             model_id,
             body,
-            content_type=content_type,
-            accept=accept,
-            trace=trace,
-            guardrail_identifier=guardrail_identifier,
-            guardrail_version=guardrail_version,
-            performance_config_latency=performance_config_latency,
-            service_tier=service_tier,
+            {
+                "content_type": content_type,
+                "accept": accept,
+                "trace": trace,
+                "guardrail_identifier": guardrail_identifier,
+                "guardrail_version": guardrail_version,
+                "performance_config_latency": performance_config_latency,
+                "service_tier": service_tier,
+            },
         )
-        policy = settings.new_policy()
-        response = self._send(prepared, policy, None)
+        stream: ResponseStream = self._open_stream(prepared, ResponseStream)
+        return stream
+
+    invoke_model_with_response_stream.__doc__ = _INVOKE_STREAM_DOC
+
+    def _open_stream(self, prepared: PreparedRequest, stream_class: type[EventStream[Any]]) -> Any:
+        policy = self._policy()
+        accepted, response = self._run(self._flow(prepared, policy))
+        assert response is not None
 
         def reopen(error: BedrockRuntimeError) -> tuple[httpx.Response, int]:
-            return self._send(prepared, policy, error), policy.retries
+            accepted, response = self._run(self._flow(prepared, policy, error))
+            assert response is not None
+            return response, accepted.retries
 
-        return ResponseStream(response, retry_attempts=policy.retries, reopen=reopen)
+        return stream_class(response, retry_attempts=accepted.retries, reopen=reopen)
 
-    invoke_model_with_response_stream.__doc__ = _INVOKE_DOC
+    def converse_stream(
+        self,
+        model_id: str,
+        messages: Sequence[Message] | None,
+        *,
+        system: Sequence[SystemContentBlock] | None = None,
+        inference_config: InferenceConfig | None = None,
+        tool_config: ToolConfig | None = None,
+        guardrail_config: GuardrailConfig | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        prompt_variables: Mapping[str, Mapping[str, str]] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
+        performance_config: PerformanceConfig | None = None,
+        service_tier: ServiceTier | None = None,
+        output_config: OutputConfig | None = None,
+    ) -> ConverseStream:
+        from .converse_stream import ConverseStream  # noqa: PLC0415 - Converse loads on first use
 
-    def _send(
-        self, prepared: InvokeRequest, policy: RetryPolicy, failure: BedrockRuntimeError | None
-    ) -> httpx.Response:
-        settings = self._settings
-        http = self._http
-        while True:
-            if failure is not None:
-                action = settings.decide(failure, policy)
-                if not action.retry:
-                    raise failure
-                if action.delay > 0:
-                    _sleep(action.delay)
-            policy.start_attempt()
-            request = settings.build(http, prepared)
-            try:
-                # Never follow a redirect, whatever the http_client says: the service does not send them,
-                # and httpx would re-send the session token (and the body) to the new location.
-                response = http.send(request, auth=settings.auth(), stream=True, follow_redirects=False)
-            except httpx.TransportError as exc:
-                failure = settings.transport_error(exc, prepared, policy)
-                continue
-            if settings.is_event_stream(response):
-                return response
-            parts: list[bytes] = []
-            try:
-                _read_limited(body_reader(response), parts)
-            except httpx.HTTPError:
-                pass  # keep what arrived: a cut error body still names the error more often than not
-            finally:
-                response.close()
-            body = b"".join(parts)[:_MAX_ERROR_BODY]
-            failure = settings.response_error(response, body, policy)
+        prepared = self._prepare_converse(
+            CONVERSE_STREAM,
+            model_id,
+            {
+                "messages": messages,
+                "system": system,
+                "inference_config": inference_config,
+                "tool_config": tool_config,
+                "guardrail_config": guardrail_config,
+                "additional_model_request_fields": additional_model_request_fields,
+                "additional_model_response_field_paths": additional_model_response_field_paths,
+                "prompt_variables": prompt_variables,
+                "request_metadata": request_metadata,
+                "performance_config": performance_config,
+                "service_tier": service_tier,
+                "output_config": output_config,
+            },
+        )
+        stream: ConverseStream = self._open_stream(prepared, ConverseStream)
+        return stream
+
+    converse_stream.__doc__ = _CONVERSE_STREAM_DOC
+
+    def converse(
+        self,
+        model_id: str,
+        messages: Sequence[Message] | None,
+        *,
+        system: Sequence[SystemContentBlock] | None = None,
+        inference_config: InferenceConfig | None = None,
+        tool_config: ToolConfig | None = None,
+        guardrail_config: GuardrailConfig | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        prompt_variables: Mapping[str, Mapping[str, str]] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
+        performance_config: PerformanceConfig | None = None,
+        service_tier: ServiceTier | None = None,
+        output_config: OutputConfig | None = None,
+    ) -> ConverseResponse:
+        prepared = self._prepare_converse(
+            CONVERSE,
+            model_id,
+            {
+                "messages": messages,
+                "system": system,
+                "inference_config": inference_config,
+                "tool_config": tool_config,
+                "guardrail_config": guardrail_config,
+                "additional_model_request_fields": additional_model_request_fields,
+                "additional_model_response_field_paths": additional_model_response_field_paths,
+                "prompt_variables": prompt_variables,
+                "request_metadata": request_metadata,
+                "performance_config": performance_config,
+                "service_tier": service_tier,
+                "output_config": output_config,
+            },
+        )
+        accepted, _ = self._run(self._flow(prepared, self._policy()))
+        return self._converse_answer(accepted)
+
+    converse.__doc__ = _CONVERSE_DOC
+
+    def invoke_model(
+        self,
+        model_id: str,
+        body: bytes | str | dict[str, Any],
+        *,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+        trace: str | None = None,
+        guardrail_identifier: str | None = None,
+        guardrail_version: str | None = None,
+        performance_config_latency: str | None = None,
+        service_tier: str | None = None,
+    ) -> InvokeModelResponse:
+        prepared = self._prepare_invoke(
+            INVOKE_MODEL,
+            model_id,
+            body,
+            {
+                "content_type": content_type,
+                "accept": accept,
+                "trace": trace,
+                "guardrail_identifier": guardrail_identifier,
+                "guardrail_version": guardrail_version,
+                "performance_config_latency": performance_config_latency,
+                "service_tier": service_tier,
+            },
+        )
+        accepted, _ = self._run(self._flow(prepared, self._policy()))
+        return self._invoke_answer(accepted)
+
+    invoke_model.__doc__ = _INVOKE_DOC
+
+    def count_tokens(
+        self,
+        model_id: str,
+        *,
+        body: bytes | str | dict[str, Any] | None = None,
+        messages: list[Any] | None = None,
+        system: list[Any] | None = None,
+        tool_config: Any = None,
+        additional_model_request_fields: Any = None,
+    ) -> int:
+        prepared = self._prepare_count_tokens(
+            model_id,
+            {
+                "body": body,
+                "messages": messages,
+                "system": system,
+                "tool_config": tool_config,
+                "additional_model_request_fields": additional_model_request_fields,
+            },
+        )
+        accepted, _ = self._run(self._flow(prepared, self._policy()))
+        return self._count_tokens_answer(accepted)
+
+    count_tokens.__doc__ = _COUNT_TOKENS_DOC
 
     def close(self) -> None:
         """Close the underlying ``httpx.Client`` (unless it was passed in)."""
@@ -389,16 +597,47 @@ class BedrockRuntimeClient:
         return f"BedrockRuntimeClient(region={self.region!r}, endpoint_url={self.endpoint_url!r})"
 
 
-def _read_limited(chunks: Iterator[bytes], parts: list[bytes]) -> None:
+def _read_body(response: httpx.Response, step: ReadBody, prepared: PreparedRequest) -> Body | Failed:
+    parts: list[bytes] = []
     size = 0
-    for chunk in chunks:
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= _MAX_ERROR_BODY:
-            return
+    limit = step.limit
+    try:
+        for chunk in body_reader(response):
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                break
+    except httpx.HTTPError as exc:
+        if not step.partial_ok:
+            return _transport_failure(exc, prepared, 0, "the answer was cut while reading it from")
+        # keep what arrived: a cut error body still names the error more often than not
+    finally:
+        response.close()
+    return Body(b"".join(parts))
 
 
-class AsyncBedrockRuntimeClient:
+async def _async_read_body(
+    response: httpx.Response, step: ReadBody, prepared: PreparedRequest
+) -> Body | Failed:
+    parts: list[bytes] = []
+    size = 0
+    limit = step.limit
+    reader: AsyncIterator[bytes] = async_body_reader(response)
+    try:
+        async for chunk in reader:
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                break
+    except httpx.HTTPError as exc:
+        if not step.partial_ok:
+            return _transport_failure(exc, prepared, 0, "the answer was cut while reading it from")
+    finally:
+        await response.aclose()
+    return Body(b"".join(parts))
+
+
+class AsyncBedrockRuntimeClient(_ClientBase):
     """The asyncio/trio twin of :class:`BedrockRuntimeClient`, on ``httpx.AsyncClient``.
 
     Same arguments (``http_client`` is an ``httpx.AsyncClient``). Use::
@@ -427,29 +666,51 @@ class AsyncBedrockRuntimeClient:
             raise ParamValidationError(
                 f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
             )
-        self._settings = _Settings(
+        self._setup(
             region=region,
             credentials=credentials,
             bearer_token=bearer_token,
             endpoint_url=endpoint_url,
             timeout=timeout,
             max_attempts=max_attempts,
-            respect_client_timeout=http_client is not None and timeout is DEFAULT_TIMEOUT,
+            keep_client_timeout=http_client is not None and timeout is DEFAULT_TIMEOUT,
         )
         self._owns_http = http_client is None
         self._http = (
-            http_client if http_client is not None else httpx.AsyncClient(timeout=self._settings.timeout)
+            http_client if http_client is not None else httpx.AsyncClient(timeout=self._config.timeout)
         )
 
-    @property
-    def region(self) -> str | None:
-        """The region requests are signed for."""
-        return self._settings.region
-
-    @property
-    def endpoint_url(self) -> str:
-        """The base URL requests go to."""
-        return self._settings.endpoint
+    async def _run(self, flow: Flow) -> tuple[Accepted, httpx.Response | None]:
+        """Drive ``flow`` to its answer (the twin of :meth:`BedrockRuntimeClient._run`)."""
+        http = self._http
+        response: httpx.Response | None = None
+        reply: Reply = None
+        try:
+            while True:
+                step = flow.send(reply)
+                if isinstance(step, Send):
+                    prepared = step.request
+                    try:
+                        response = await http.send(
+                            self._request(http, prepared),
+                            auth=self._authenticator(),
+                            stream=True,
+                            follow_redirects=False,
+                        )
+                    except httpx.TransportError as exc:
+                        reply = _transport_failure(exc, prepared, 0, "could not get a response from")
+                        continue
+                    reply = Head(response.status_code, response.headers)
+                elif isinstance(step, ReadBody):
+                    assert response is not None
+                    reply = await _async_read_body(response, step, prepared)
+                else:
+                    await _async_sleep(step.seconds)
+                    reply = None
+        except StopIteration as stop:
+            return stop.value, response
+        except CredentialError as exc:
+            raise credentials_error(exc) from exc
 
     async def invoke_model_with_response_stream(
         self,
@@ -464,63 +725,177 @@ class AsyncBedrockRuntimeClient:
         performance_config_latency: str | None = None,
         service_tier: str | None = None,
     ) -> AsyncResponseStream:
-        settings = self._settings
-        prepared = settings.prepare(
+        prepared = self._prepare_invoke(
+            INVOKE_MODEL_WITH_RESPONSE_STREAM,
             model_id,
             body,
-            content_type=content_type,
-            accept=accept,
-            trace=trace,
-            guardrail_identifier=guardrail_identifier,
-            guardrail_version=guardrail_version,
-            performance_config_latency=performance_config_latency,
-            service_tier=service_tier,
+            {
+                "content_type": content_type,
+                "accept": accept,
+                "trace": trace,
+                "guardrail_identifier": guardrail_identifier,
+                "guardrail_version": guardrail_version,
+                "performance_config_latency": performance_config_latency,
+                "service_tier": service_tier,
+            },
         )
-        policy = settings.new_policy()
-        response = await self._send(prepared, policy, None)
+        stream: AsyncResponseStream = await self._open_stream(prepared, AsyncResponseStream)
+        return stream
+
+    invoke_model_with_response_stream.__doc__ = _INVOKE_STREAM_DOC
+
+    async def _open_stream(
+        self, prepared: PreparedRequest, stream_class: type[AsyncEventStream[Any]]
+    ) -> Any:
+        policy = self._policy()
+        accepted, response = await self._run(self._flow(prepared, policy))
+        assert response is not None
 
         async def reopen(error: BedrockRuntimeError) -> tuple[httpx.Response, int]:
-            return await self._send(prepared, policy, error), policy.retries
+            accepted, response = await self._run(self._flow(prepared, policy, error))
+            assert response is not None
+            return response, accepted.retries
 
-        return AsyncResponseStream(response, retry_attempts=policy.retries, reopen=reopen)
+        return stream_class(response, retry_attempts=accepted.retries, reopen=reopen)
 
-    invoke_model_with_response_stream.__doc__ = _INVOKE_DOC
+    async def converse_stream(
+        self,
+        model_id: str,
+        messages: Sequence[Message] | None,
+        *,
+        system: Sequence[SystemContentBlock] | None = None,
+        inference_config: InferenceConfig | None = None,
+        tool_config: ToolConfig | None = None,
+        guardrail_config: GuardrailConfig | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        prompt_variables: Mapping[str, Mapping[str, str]] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
+        performance_config: PerformanceConfig | None = None,
+        service_tier: ServiceTier | None = None,
+        output_config: OutputConfig | None = None,
+    ) -> AsyncConverseStream:
+        from .converse_stream import AsyncConverseStream  # noqa: PLC0415 - Converse loads on first use
 
-    async def _send(
-        self, prepared: InvokeRequest, policy: RetryPolicy, failure: BedrockRuntimeError | None
-    ) -> httpx.Response:
-        settings = self._settings
-        http = self._http
-        while True:
-            if failure is not None:
-                action = settings.decide(failure, policy)
-                if not action.retry:
-                    raise failure
-                if action.delay > 0:
-                    await _async_sleep(action.delay)
-            policy.start_attempt()
-            request = settings.build(http, prepared)
-            try:
-                response = await http.send(request, auth=settings.auth(), stream=True, follow_redirects=False)
-            except httpx.TransportError as exc:
-                failure = settings.transport_error(exc, prepared, policy)
-                continue
-            if settings.is_event_stream(response):
-                return response
-            parts: list[bytes] = []
-            size = 0
-            try:
-                async for chunk in async_body_reader(response):
-                    parts.append(chunk)
-                    size += len(chunk)
-                    if size >= _MAX_ERROR_BODY:
-                        break
-            except httpx.HTTPError:
-                pass  # keep what arrived (as the sync client does)
-            finally:
-                await response.aclose()
-            body = b"".join(parts)[:_MAX_ERROR_BODY]
-            failure = settings.response_error(response, body, policy)
+        prepared = self._prepare_converse(
+            CONVERSE_STREAM,
+            model_id,
+            {
+                "messages": messages,
+                "system": system,
+                "inference_config": inference_config,
+                "tool_config": tool_config,
+                "guardrail_config": guardrail_config,
+                "additional_model_request_fields": additional_model_request_fields,
+                "additional_model_response_field_paths": additional_model_response_field_paths,
+                "prompt_variables": prompt_variables,
+                "request_metadata": request_metadata,
+                "performance_config": performance_config,
+                "service_tier": service_tier,
+                "output_config": output_config,
+            },
+        )
+        stream: AsyncConverseStream = await self._open_stream(prepared, AsyncConverseStream)
+        return stream
+
+    converse_stream.__doc__ = _CONVERSE_STREAM_DOC
+
+    async def converse(
+        self,
+        model_id: str,
+        messages: Sequence[Message] | None,
+        *,
+        system: Sequence[SystemContentBlock] | None = None,
+        inference_config: InferenceConfig | None = None,
+        tool_config: ToolConfig | None = None,
+        guardrail_config: GuardrailConfig | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        prompt_variables: Mapping[str, Mapping[str, str]] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
+        performance_config: PerformanceConfig | None = None,
+        service_tier: ServiceTier | None = None,
+        output_config: OutputConfig | None = None,
+    ) -> ConverseResponse:
+        prepared = self._prepare_converse(
+            CONVERSE,
+            model_id,
+            {
+                "messages": messages,
+                "system": system,
+                "inference_config": inference_config,
+                "tool_config": tool_config,
+                "guardrail_config": guardrail_config,
+                "additional_model_request_fields": additional_model_request_fields,
+                "additional_model_response_field_paths": additional_model_response_field_paths,
+                "prompt_variables": prompt_variables,
+                "request_metadata": request_metadata,
+                "performance_config": performance_config,
+                "service_tier": service_tier,
+                "output_config": output_config,
+            },
+        )
+        accepted, _ = await self._run(self._flow(prepared, self._policy()))
+        return self._converse_answer(accepted)
+
+    converse.__doc__ = _CONVERSE_DOC
+
+    async def invoke_model(
+        self,
+        model_id: str,
+        body: bytes | str | dict[str, Any],
+        *,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+        trace: str | None = None,
+        guardrail_identifier: str | None = None,
+        guardrail_version: str | None = None,
+        performance_config_latency: str | None = None,
+        service_tier: str | None = None,
+    ) -> InvokeModelResponse:
+        prepared = self._prepare_invoke(
+            INVOKE_MODEL,
+            model_id,
+            body,
+            {
+                "content_type": content_type,
+                "accept": accept,
+                "trace": trace,
+                "guardrail_identifier": guardrail_identifier,
+                "guardrail_version": guardrail_version,
+                "performance_config_latency": performance_config_latency,
+                "service_tier": service_tier,
+            },
+        )
+        accepted, _ = await self._run(self._flow(prepared, self._policy()))
+        return self._invoke_answer(accepted)
+
+    invoke_model.__doc__ = _INVOKE_DOC
+
+    async def count_tokens(
+        self,
+        model_id: str,
+        *,
+        body: bytes | str | dict[str, Any] | None = None,
+        messages: list[Any] | None = None,
+        system: list[Any] | None = None,
+        tool_config: Any = None,
+        additional_model_request_fields: Any = None,
+    ) -> int:
+        prepared = self._prepare_count_tokens(
+            model_id,
+            {
+                "body": body,
+                "messages": messages,
+                "system": system,
+                "tool_config": tool_config,
+                "additional_model_request_fields": additional_model_request_fields,
+            },
+        )
+        accepted, _ = await self._run(self._flow(prepared, self._policy()))
+        return self._count_tokens_answer(accepted)
+
+    count_tokens.__doc__ = _COUNT_TOKENS_DOC
 
     async def aclose(self) -> None:
         """Close the underlying ``httpx.AsyncClient`` (unless it was passed in)."""

@@ -1,8 +1,8 @@
 """ResponseStream / AsyncResponseStream: raw body bytes in, decoder, typed events (or typed errors) out.
 
-All deciding lives in :class:`StreamCore` (pure: feed bytes, get events; end of input; a transport failure)
-and in :class:`_StreamBase` (response headers, retry-before-first-event bookkeeping). The two public classes
-only differ in how they wait for the next bytes: ``for raw in response.iter_raw()`` against
+All deciding lives in :class:`~client.stream_core.StreamCore` (pure: feed bytes, get events; end of input; a
+transport failure) and in :class:`_StreamBase` (response headers, retry-before-first-event bookkeeping). The
+two public classes only differ in how they wait for the next bytes: ``for raw in response.iter_raw()`` against
 ``async for raw in response.aiter_raw()``.
 
 Guarantees:
@@ -18,143 +18,46 @@ Guarantees:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 from weakref import proxy
 
 import httpx
 
-from eventstream import DecodeError, Decoder, Message
-
 from .errors import BedrockRuntimeError, StreamError
-from .events import Chunk, fast_chunk_bytes, new_chunk, type_message
+from .events import Chunk
+from .stream_core import StreamCore
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AsyncResponseStream", "ResponseStream", "StreamCore", "async_body_reader", "body_reader"]
+__all__ = [
+    "AsyncEventStream",
+    "AsyncResponseStream",
+    "EventCore",
+    "EventStream",
+    "ResponseStream",
+    "StreamCore",
+    "async_body_reader",
+    "body_reader",
+]
+
+E = TypeVar("E")
 
 
-class StreamCore:
-    """Sans-I/O core of a response stream: feed it body bytes, get :class:`Chunk` events.
+class EventCore(Protocol[E]):
+    """What a stream needs of its sans-I/O core (:class:`StreamCore` for chunks, the Converse core for
+    ConverseStream events): bytes in, typed events out, a sticky ``error``."""
 
-    ``feed`` never raises for an event-level problem: events decoded before the problem are returned and the
-    problem is left in ``error`` for the caller to raise once it has delivered them (so a chunk followed by a
-    throttling exception in the same network read yields the chunk, then raises). ``error`` is sticky.
-    """
+    error: BedrockRuntimeError | None
+    request_id: str | None
 
-    __slots__ = ("_chunk_headers", "_decoder", "error", "messages", "request_id")
+    def feed(self, data: bytes) -> list[E]: ...
 
-    def __init__(self, request_id: str | None) -> None:
-        self._decoder = Decoder()
-        self.request_id = request_id
-        self.error: BedrockRuntimeError | None = None
-        self.messages = 0
-        # The decoder hands out one (immutable) headers object for consecutive frames with the same header
-        # block: once it was seen on a chunk event, the next frames skip the two header lookups.
-        self._chunk_headers: object = None
+    def finish(self) -> None: ...
 
-    def feed(self, data: bytes) -> list[Chunk]:
-        """Decode ``data`` (any split of the stream) and type the complete messages it finishes."""
-        if self.error is not None:
-            return []
-        try:
-            messages = self._decoder.feed(data)
-        except DecodeError as exc:
-            # Frames completed by this same read before the bad one are still delivered.
-            decoded = getattr(exc, "decoded", None) or ()
-            events = self._type(message for _offset, message in decoded)
-            if self.error is None:
-                error = StreamError(
-                    f"corrupt event stream: {exc.reason}",
-                    offset=exc.offset,
-                    request_id=self.request_id,
-                    status_code=200,
-                )
-                error.__cause__ = exc
-                self.error = error
-            return events
-        if len(messages) == 1:
-            # The service writes one frame per HTTP chunk, so this is nearly every call: the chunk fast path
-            # of _type without its loop.
-            message = messages[0]
-            headers = message.headers
-            if headers is self._chunk_headers or (
-                headers.get(":event-type") == "chunk" and headers.get(":message-type") == "event"
-            ):
-                chunk_bytes = fast_chunk_bytes(message.payload)
-                if chunk_bytes is not None:
-                    self._chunk_headers = headers
-                    self.messages += 1
-                    return [new_chunk(chunk_bytes)]
-        return self._type(messages)
-
-    def _type(self, messages: Iterable[Message]) -> list[Chunk]:
-        events: list[Chunk] = []
-        append = events.append
-        for message in messages:
-            headers = message.headers
-            # Hot path, inlined: a chunk in the service's own layout. Everything else (exceptions, errors,
-            # other layouts, unknown types) goes through type_message, which knows every case.
-            if headers.get(":event-type") == "chunk" and headers.get(":message-type") == "event":
-                data = fast_chunk_bytes(message.payload)
-                if data is not None:
-                    self.messages += 1
-                    append(new_chunk(data))
-                    continue
-            index = self.messages
-            self.messages = index + 1
-            try:
-                event = type_message(headers, message.payload, index=index, request_id=self.request_id)
-            except BedrockRuntimeError as err:
-                self.error = err
-                break
-            if event is not None:
-                append(event)
-        return events
-
-    @property
-    def bytes_received(self) -> int:
-        """Bytes fed so far (complete frames plus the pending part of the next one)."""
-        decoder = self._decoder
-        return decoder.offset + decoder.pending
-
-    def finish(self) -> None:
-        """The body ended: raise :class:`StreamError` if it ended inside a frame (or a stored error)."""
-        if self.error is not None:
-            raise self.error
-        try:
-            self._decoder.close()
-        except DecodeError as exc:  # TruncatedStream: the only error close() raises on a healthy decoder
-            error = StreamError(
-                f"the event stream ended mid-frame ({exc.reason}) after {self.messages} complete messages: "
-                "the connection was cut or the response truncated",
-                offset=exc.offset,
-                request_id=self.request_id,
-                status_code=200,
-            )
-            self.error = error
-            raise error from exc
-
-    def transport_failure(self, exc: Exception) -> StreamError:
-        """Record and return the error for a network (or content-decoding) failure while reading the body."""
-        if isinstance(exc, httpx.TimeoutException):
-            what = "stalled: no data within the read timeout"
-        elif isinstance(exc, httpx.DecodingError):
-            what = "could not be decompressed"
-        else:
-            what = "connection dropped"
-        error = StreamError(
-            f"event stream {what} after {self.bytes_received} bytes and {self.messages} complete messages "
-            f"({type(exc).__name__}: {exc})",
-            offset=self.bytes_received,
-            request_id=self.request_id,
-            status_code=200,
-        )
-        error.__cause__ = exc
-        self.error = error
-        return error
+    def transport_failure(self, exc: Exception, what: str) -> StreamError: ...
 
 
 def _is_encoded(response: httpx.Response) -> bool:
@@ -178,7 +81,9 @@ def body_reader(response: httpx.Response) -> Iterator[bytes]:
     # response.stream itself rather than iter_raw(), which wraps every chunk in one more generator, a no-op
     # chunker and a byte count: 2-3% of an event's cost end to end (~0.3 of ~12 us, bench_client.py).
     # httpx's error mapping lives in the stream, so network errors still arrive as httpx exceptions.
-    if _is_encoded(response):
+    if _is_encoded(response) or response.is_stream_consumed:
+        # A body httpx already holds (a transport that answers with content=..., as httpx.MockTransport and
+        # respx do) is served from memory by iter_bytes(); reading the raw stream again would fail.
         return response.iter_bytes()
     stream = _raw_stream(response)
     if not isinstance(stream, httpx.SyncByteStream):
@@ -187,12 +92,21 @@ def body_reader(response: httpx.Response) -> Iterator[bytes]:
 
 
 def async_body_reader(response: httpx.Response) -> AsyncIterator[bytes]:
-    if _is_encoded(response):
+    if _is_encoded(response) or response.is_stream_consumed:
         return response.aiter_bytes()
     stream = _raw_stream(response)
     if not isinstance(stream, httpx.AsyncByteStream):
         raise RuntimeError("an async response stream was given a sync httpx response")
     return aiter(stream)
+
+
+def describe_transport_failure(exc: httpx.HTTPError) -> str:
+    """What a network (or content-decoding) failure while reading a body means, in words."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "stalled: no data within the read timeout"
+    if isinstance(exc, httpx.DecodingError):
+        return "could not be decompressed"
+    return "connection dropped"
 
 
 def _with_request(exc: httpx.HTTPError, response: httpx.Response) -> httpx.HTTPError:
@@ -208,7 +122,7 @@ _DONE = "done"
 _CLOSED = "closed"
 
 
-class _StreamBase:
+class _StreamBase(Generic[E]):
     """State and response metadata shared by the sync and async streams."""
 
     content_type: str | None
@@ -237,7 +151,10 @@ class _StreamBase:
         self.service_tier = headers.get("x-amzn-bedrock-service-tier")
         self.request_id = headers.get("x-amzn-requestid")
         self.retry_attempts = retry_attempts
-        self._core = StreamCore(self.request_id)
+        self._core = self._new_core(self.request_id)
+
+    def _new_core(self, request_id: str | None) -> EventCore[E]:
+        raise NotImplementedError
 
     def _interrupted(self, exc: BaseException) -> StreamError:
         error = StreamError(
@@ -268,16 +185,9 @@ RetryOpener = Callable[[BedrockRuntimeError], "tuple[httpx.Response, int]"]
 AsyncRetryOpener = Callable[[BedrockRuntimeError], "Awaitable[tuple[httpx.Response, int]]"]
 
 
-class ResponseStream(_StreamBase):
-    """The event stream of one InvokeModelWithResponseStream call (sync).
-
-    Iterate it for :class:`~client.Chunk` events; use it as a context manager so the connection is closed
-    even when you stop early. In-stream exceptions and broken streams raise typed
-    :class:`~client.BedrockRuntimeError` subclasses. One stream is read by one thread.
-
-    Attributes ``content_type``, ``performance_config_latency``, ``service_tier``, ``request_id``,
-    ``status_code``, ``headers`` and ``retry_attempts`` describe the HTTP response.
-    """
+class EventStream(_StreamBase[E]):
+    """A streamed answer being read (sync): the machinery shared by :class:`ResponseStream` and
+    :class:`~client.ConverseStream`, which differ only in the core that types their events."""
 
     def __init__(
         self, response: httpx.Response, *, retry_attempts: int = 0, reopen: RetryOpener | None = None
@@ -288,9 +198,9 @@ class ResponseStream(_StreamBase):
         # The generator gets a weak proxy of the stream: holding the stream itself would make a reference
         # cycle (stream -> generator -> frame -> stream), and a stream dropped after a `break` would then
         # keep its connection checked out until the cyclic garbage collector happened to run.
-        self._gen: Generator[Chunk, None, None] = ResponseStream._events(proxy(self))
+        self._gen: Generator[E, None, None] = EventStream._events(proxy(self))
 
-    def _events(self) -> Generator[Chunk, None, None]:
+    def _events(self) -> Generator[E, None, None]:
         yielded = False
         # A local, so the final close still works when the generator is finalised after its stream.
         response = self._response
@@ -307,7 +217,9 @@ class ResponseStream(_StreamBase):
                             if core.error is not None:
                                 raise core.error
                     except httpx.HTTPError as exc:
-                        raise core.transport_failure(_with_request(exc, response)) from exc
+                        raise core.transport_failure(
+                            _with_request(exc, response), describe_transport_failure(exc)
+                        ) from exc
                     core.finish()
                     return
                 except BedrockRuntimeError as err:
@@ -323,7 +235,7 @@ class ResponseStream(_StreamBase):
     def __iter__(self) -> Self:
         return self
 
-    def __next__(self) -> Chunk:
+    def __next__(self) -> E:
         state = self._state
         if state is not _OPEN:
             if state is _NOT_STARTED:
@@ -384,12 +296,8 @@ class ResponseStream(_StreamBase):
             pass
 
 
-class AsyncResponseStream(_StreamBase):
-    """The event stream of one InvokeModelWithResponseStream call (async).
-
-    ``async with stream:`` and ``async for event in stream``; otherwise as :class:`ResponseStream`.
-    Closing it (``await stream.aclose()`` or leaving ``async with``) closes the connection.
-    """
+class AsyncEventStream(_StreamBase[E]):
+    """A streamed answer being read (async): the twin of :class:`EventStream`."""
 
     def __init__(
         self,
@@ -403,9 +311,9 @@ class AsyncResponseStream(_StreamBase):
         self._state = _NOT_STARTED
         # A weak proxy, as in ResponseStream: a stream dropped after a `break` is then finalised at once, and
         # the event loop's async-generator hook closes its connection.
-        self._gen: AsyncGenerator[Chunk, None] = AsyncResponseStream._events(proxy(self))
+        self._gen: AsyncGenerator[E, None] = AsyncEventStream._events(proxy(self))
 
-    async def _events(self) -> AsyncGenerator[Chunk, None]:
+    async def _events(self) -> AsyncGenerator[E, None]:
         yielded = False
         response = self._response
         try:
@@ -422,7 +330,9 @@ class AsyncResponseStream(_StreamBase):
                             if core.error is not None:
                                 raise core.error
                     except httpx.HTTPError as exc:
-                        raise core.transport_failure(_with_request(exc, response)) from exc
+                        raise core.transport_failure(
+                            _with_request(exc, response), describe_transport_failure(exc)
+                        ) from exc
                     core.finish()
                     return
                 except BedrockRuntimeError as err:
@@ -437,7 +347,7 @@ class AsyncResponseStream(_StreamBase):
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Chunk:
+    async def __anext__(self) -> E:
         state = self._state
         if state is not _OPEN:
             if state is _NOT_STARTED:
@@ -485,3 +395,29 @@ class AsyncResponseStream(_StreamBase):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class ResponseStream(EventStream[Chunk]):
+    """The event stream of one InvokeModelWithResponseStream call (sync).
+
+    Iterate it for :class:`~client.Chunk` events; use it as a context manager so the connection is closed
+    even when you stop early. In-stream exceptions and broken streams raise typed
+    :class:`~client.BedrockRuntimeError` subclasses. One stream is read by one thread.
+
+    Attributes ``content_type``, ``performance_config_latency``, ``service_tier``, ``request_id``,
+    ``status_code``, ``headers`` and ``retry_attempts`` describe the HTTP response.
+    """
+
+    def _new_core(self, request_id: str | None) -> StreamCore:
+        return StreamCore(request_id)
+
+
+class AsyncResponseStream(AsyncEventStream[Chunk]):
+    """The event stream of one InvokeModelWithResponseStream call (async).
+
+    ``async with stream:`` and ``async for event in stream``; otherwise as :class:`ResponseStream`.
+    Closing it (``await stream.aclose()`` or leaving ``async with``) closes the connection.
+    """
+
+    def _new_core(self, request_id: str | None) -> StreamCore:
+        return StreamCore(request_id)

@@ -11,7 +11,6 @@ from urllib.parse import quote, unquote_to_bytes
 
 __all__ = [
     "UNRESERVED",
-    "canonical_header_value",
     "canonical_query",
     "canonical_uri",
     "encode_query_component",
@@ -145,8 +144,3 @@ def canonical_query(query: str) -> str:
     pairs.sort()
     return "&".join([f"{key}={value}" for key, value in pairs])
 
-
-def canonical_header_value(value: str) -> str:
-    """A header value as signed: leading/trailing whitespace removed, inner whitespace runs folded to one
-    space (also inside quotes, and across folded continuation lines)."""
-    return " ".join(value.split())

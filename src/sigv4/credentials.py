@@ -7,6 +7,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC (the clock every signature and expiry check uses by default)."""
+    return datetime.now(timezone.utc)
+
+
+class CredentialError(RuntimeError):
+    """Base class of every error raised while resolving credentials or the region (the sources and their
+    errors are in :mod:`sigv4.providers`; the base lives here so that a client can catch it without importing
+    them)."""
+
+
 @dataclass(frozen=True)
 class Credentials:
     """An access key, its secret and an optional session token.

@@ -8,21 +8,17 @@ The only module of ``sigv4`` that imports httpx. One ``auth_flow`` per class ser
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator
-from datetime import datetime, timezone
+from datetime import datetime
 
 import httpx
 
-from .credentials import CredentialProvider, Credentials
+from .credentials import CredentialProvider, Credentials, utc_now
 from .signer import sign_request
 
 __all__ = ["BearerAuth", "SigV4Auth"]
 
 # Written by SigV4Auth; removed by BearerAuth so a request never mixes the two schemes.
 _SIGV4_HEADERS = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class SigV4Auth(httpx.Auth):
@@ -63,7 +59,7 @@ class SigV4Auth(httpx.Auth):
         self._source = credentials_or_provider
         self.region = region
         self.service = service
-        self._clock = clock if clock is not None else _utc_now
+        self._clock = clock if clock is not None else utc_now
 
     def __repr__(self) -> str:
         return f"SigV4Auth({self._source!r}, region={self.region!r}, service={self.service!r})"

@@ -11,9 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..credentials import CredentialError
 
-class CredentialError(RuntimeError):
-    """Base class of every error raised while resolving credentials or the region."""
+__all__ = [
+    "ConfigFileError",
+    "CredentialEndpointError",
+    "CredentialError",
+    "CredentialProcessError",
+    "InvalidRegionError",
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "ProfileNotFoundError",
+    "UnsupportedProfileError",
+]
 
 
 class NoCredentialsError(CredentialError):

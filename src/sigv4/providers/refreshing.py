@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from ..credentials import Credentials
+from ..credentials import Credentials, utc_now
 from .errors import CredentialError
 
 #: Inside this window before expiry a refresh is attempted, but if it fails the current credentials
@@ -17,10 +17,6 @@ MANDATORY_REFRESH = timedelta(minutes=10)
 #: Least time between two refresh attempts while the cached credentials are still valid, so that a
 #: source handing out short-lived credentials (or failing) is not called on every request.
 RETRY_INTERVAL = timedelta(seconds=10)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class RefreshingProvider:
@@ -47,7 +43,7 @@ class RefreshingProvider:
         advisory_margin: timedelta = ADVISORY_REFRESH,
         mandatory_margin: timedelta = MANDATORY_REFRESH,
         retry_interval: timedelta = RETRY_INTERVAL,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if mandatory_margin > advisory_margin:
             raise ValueError("mandatory_margin must not exceed advisory_margin")

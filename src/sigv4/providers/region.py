@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 
+from ..region_name import is_valid_region
 from .errors import ConfigFileError, InvalidRegionError, ProfileNotFoundError
 
 REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
-# A region goes into the endpoint's host name, so anything but a DNS label is refused (a value like
-# "evil.example#" would send signed requests elsewhere).
-_REGION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-
-
-def is_valid_region(name: str) -> bool:
-    """True when ``name`` can be a region: one DNS label (letters, digits, inner hyphens)."""
-    return _REGION_NAME.fullmatch(name) is not None
+__all__ = ["DEFAULT_REGION", "REGION", "is_valid_region", "resolve_region"]
 
 
 def resolve_region(profile: str | None = None) -> str | None:

@@ -1,0 +1,258 @@
+"""Differential: our Converse events and answers against botocore's own parsers, on real Bedrock recordings.
+
+For every ConverseStream body in ``../shared/real_data`` (``*__cs_*.bin``), each frame is decoded with
+:class:`eventstream.Decoder`, typed with :func:`client.converse_events.type_converse_message`, and its
+``to_dict()`` compared with what ``botocore.eventstream.EventStream`` yields for the same bytes; the
+accumulated :class:`client.converse_response.ConverseResponse` is compared with an accumulation written
+here, independently, over botocore's event dicts. Every non-streaming Converse answer
+(``*__converse_*_200_*.json``) goes through ``ConverseResponse.from_answer`` and botocore's rest-json parser.
+
+Members newer than botocore's model (``serverToolUsage``, ``cacheReadInputTokenCount``...) are kept by us and
+dropped by botocore: :func:`_known` prunes exactly those (members the model does not list) from our side, so
+everything the model does know must match exactly; a test checks the pruning only ever removes such members.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.eventstream import EventStream
+from botocore.model import ListShape, MapShape, Shape, StructureShape
+from botocore.parsers import EventStreamJSONParser, create_parser
+
+import eventstream
+from client.converse_events import ConverseEvent, type_converse_message
+from client.converse_response import ConverseAccumulator, ConverseResponse
+
+REAL_DATA = Path(
+    os.environ.get("BEDROCK_STREAM_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "real_data")
+)
+STREAMS = sorted(REAL_DATA.glob("*__cs_*.bin"))
+ANSWERS = sorted(REAL_DATA.glob("*__converse_*_200_*.json"))
+
+# Where the recordings carry members botocore's model does not list (we keep them; botocore drops them):
+# ``serverToolUsage`` (newer than this botocore) and the undocumented ``cache*InputTokenCount`` twins the
+# service sends next to ``cache*InputTokens``.
+NEWER_THAN_BOTOCORE = {
+    f"{where}.{member}"
+    for where in (".metadata.usage", ".usage")
+    for member in ("serverToolUsage", "cacheReadInputTokenCount", "cacheWriteInputTokenCount")
+}
+
+_MODEL = botocore.session.get_session().get_service_model("bedrock-runtime")
+_STREAM_SHAPE = _MODEL.operation_model("ConverseStream").output_shape.members["stream"]
+_CONVERSE_SHAPE = _MODEL.operation_model("Converse").output_shape
+
+
+def test_the_recordings_are_there() -> None:
+    # The differentials below must not pass vacuously on a machine without the shared data.
+    assert len(STREAMS) >= 70, REAL_DATA
+    assert len(ANSWERS) >= 15, REAL_DATA
+
+
+class _RawBody:
+    """What botocore's EventStream reads: an object with ``stream()`` yielding the body's bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self) -> Iterator[bytes]:
+        # Odd-sized pieces, so botocore's buffer also reassembles frames across reads.
+        for start in range(0, len(self._data), 97):
+            yield self._data[start : start + 97]
+
+    def close(self) -> None:
+        pass
+
+
+def _botocore_events(data: bytes) -> list[dict[str, Any]]:
+    return list(EventStream(_RawBody(data), _STREAM_SHAPE, EventStreamJSONParser(), "ConverseStream"))
+
+
+def _our_events(data: bytes) -> list[ConverseEvent]:
+    decoder = eventstream.Decoder()
+    messages = decoder.feed(data)
+    decoder.close()
+    return [
+        type_converse_message(message.headers, message.payload, index=index, request_id="req")
+        for index, message in enumerate(messages)
+    ]
+
+
+def _known(value: Any, shape: Shape) -> Any:
+    """``value`` without the members ``shape`` does not list (what botocore drops), recursively."""
+    if isinstance(shape, StructureShape):
+        if shape.is_document_type or not isinstance(value, dict):
+            return value
+        if shape.is_tagged_union and len(value) == 1 and next(iter(value)) not in shape.members:
+            return {"SDK_UNKNOWN_MEMBER": {"name": next(iter(value))}}
+        return {
+            name: _known(member, shape.members[name])
+            for name, member in value.items()
+            if name in shape.members and member is not None
+        }
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return [_known(item, shape.member) for item in value]
+    if isinstance(shape, MapShape) and isinstance(value, dict):
+        return {key: _known(item, shape.value) for key, item in value.items()}
+    return value
+
+
+def _dropped_paths(ours: Any, pruned: Any, path: str = "") -> list[str]:
+    """Where pruning removed something: the members our dict has and the pruned one lacks."""
+    if isinstance(ours, dict) and isinstance(pruned, dict):
+        found = [f"{path}.{name}" for name in ours if name not in pruned]
+        for name in pruned:
+            if name in ours:
+                found.extend(_dropped_paths(ours[name], pruned[name], f"{path}.{name}"))
+        return found
+    if isinstance(ours, list) and isinstance(pruned, list):
+        return [
+            p
+            for i, (a, b) in enumerate(zip(ours, pruned, strict=True))
+            for p in _dropped_paths(a, b, f"{path}[{i}]")
+        ]
+    return []
+
+
+@pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.name[:90])
+def test_each_event_to_dict_is_what_botocore_yields(path: Path) -> None:
+    data = path.read_bytes()
+    theirs = _botocore_events(data)
+    ours = [event.to_dict() for event in _our_events(data)]
+    assert len(ours) == len(theirs)
+    for position, (mine, botocores) in enumerate(zip(ours, theirs, strict=True)):
+        assert _known(mine, _STREAM_SHAPE) == botocores, f"event #{position}"
+
+
+def test_pruning_removes_only_members_newer_than_botocores_model() -> None:
+    dropped: set[str] = set()
+    for path in STREAMS:
+        for event in _our_events(path.read_bytes()):
+            mine = event.to_dict()
+            dropped.update(_dropped_paths(mine, _known(mine, _STREAM_SHAPE)))
+    for answer_path in ANSWERS:
+        mine = ConverseResponse.from_answer(json.loads(answer_path.read_bytes())).to_dict()
+        dropped.update(_dropped_paths(mine, _known(mine, _CONVERSE_SHAPE)))
+    # Exactly these members, which the service sends and this botocore does not model yet: nothing of ours
+    # is hidden from the comparisons above by the pruning.
+    assert dropped == NEWER_THAN_BOTOCORE
+
+
+# --- the accumulated answer against an independent accumulation of botocore's event dicts ---------------
+
+
+def _accumulate_botocore(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer as a reader of boto3's ``converse_stream`` would fold it (written without our code)."""
+    blocks: dict[int, dict[str, Any]] = {}
+    answer: dict[str, Any] = {}
+    role = "assistant"
+    for event in events:
+        ((kind, body),) = event.items()
+        if kind == "messageStart":
+            role = body["role"]
+        elif kind == "contentBlockStart":
+            blocks.setdefault(body["contentBlockIndex"], {})["start"] = body["start"]
+        elif kind == "contentBlockDelta":
+            block = blocks.setdefault(body["contentBlockIndex"], {})
+            ((delta_kind, delta),) = body["delta"].items()
+            if delta_kind == "reasoningContent":
+                ((sub, value),) = delta.items()
+                block.setdefault("reasoning." + sub, []).append(value)
+            elif delta_kind == "toolResult":
+                block.setdefault("toolResult", []).extend(delta)
+            else:
+                block.setdefault(delta_kind, []).append(delta)
+        elif kind == "messageStop":
+            answer["stopReason"] = body["stopReason"]
+            if "additionalModelResponseFields" in body:
+                answer["additionalModelResponseFields"] = body["additionalModelResponseFields"]
+        elif kind == "metadata":
+            for name in ("usage", "metrics", "trace", "performanceConfig", "serviceTier"):
+                if name in body:
+                    answer[name] = body[name]
+    content: list[dict[str, Any]] = []
+    for _, block in sorted(blocks.items()):
+        start = block.get("start", {})
+        if "toolUse" in start:
+            text = "".join(piece["input"] for piece in block.get("toolUse", []))
+            use = {
+                "toolUseId": start["toolUse"]["toolUseId"],
+                "name": start["toolUse"]["name"],
+                "input": json.loads(text) if text else {},
+            }
+            if "type" in start["toolUse"]:
+                use["type"] = start["toolUse"]["type"]
+            content.append({"toolUse": use})
+        elif "toolResult" in start:
+            result = {"toolUseId": start["toolResult"]["toolUseId"], "content": block.get("toolResult", [])}
+            result.update({k: v for k, v in start["toolResult"].items() if k in ("status", "type")})
+            content.append({"toolResult": result})
+        elif "reasoning.redactedContent" in block:
+            content.append(
+                {"reasoningContent": {"redactedContent": b"".join(block["reasoning.redactedContent"])}}
+            )
+        elif "reasoning.text" in block or "reasoning.signature" in block:
+            reasoning = {"text": "".join(block.get("reasoning.text", []))}
+            if "reasoning.signature" in block:
+                reasoning["signature"] = "".join(block["reasoning.signature"])
+            content.append({"reasoningContent": {"reasoningText": reasoning}})
+        elif "citation" in block:
+            content.append(
+                {
+                    "citationsContent": {
+                        "content": [{"text": "".join(block.get("text", []))}],
+                        "citations": block["citation"],
+                    }
+                }
+            )
+        else:
+            content.append({"text": "".join(block.get("text", []))})
+    return {"output": {"message": {"role": role, "content": content}}, **answer}
+
+
+@pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.name[:90])
+def test_accumulated_response_matches_an_independent_accumulation(path: Path) -> None:
+    data = path.read_bytes()
+    accumulator = ConverseAccumulator(request_id="req-1")
+    for event in _our_events(data):
+        accumulator.add(event)
+    response = accumulator.finish()
+    assert response.request_id == "req-1"
+    expected = _accumulate_botocore(_botocore_events(data))
+    assert _known(response.to_dict(), _CONVERSE_SHAPE) == expected
+    # The convenience views agree with the dict.
+    texts = [block["text"] for block in expected["output"]["message"]["content"] if "text" in block]
+    cited = [
+        item["text"]
+        for block in expected["output"]["message"]["content"]
+        if "citationsContent" in block
+        for item in block["citationsContent"]["content"]
+    ]
+    assert len(response.text) == sum(map(len, texts)) + sum(map(len, cited))
+    uses = [block["toolUse"] for block in expected["output"]["message"]["content"] if "toolUse" in block]
+    assert [(u.tool_use_id, u.name, u.input) for u in response.tool_uses] == [
+        (u["toolUseId"], u["name"], u["input"]) for u in uses
+    ]
+
+
+@pytest.mark.parametrize("path", ANSWERS, ids=lambda p: p.name[:90])
+def test_from_answer_matches_botocores_rest_json_parser(path: Path) -> None:
+    data = path.read_bytes()
+    parsed = create_parser("rest-json").parse(
+        {"status_code": 200, "headers": {}, "body": data}, _CONVERSE_SHAPE
+    )
+    parsed.pop("ResponseMetadata")
+    response = ConverseResponse.from_answer(json.loads(data), request_id="r")
+    assert _known(response.to_dict(), _CONVERSE_SHAPE) == parsed
+    assert response.request_id == "r"
+    assert response.stop_reason == parsed["stopReason"]
+    assert response.usage is not None
+    assert response.usage.input_tokens == parsed["usage"]["inputTokens"]
+    assert response.usage.cache_read_input_tokens == parsed["usage"].get("cacheReadInputTokens")
