@@ -57,7 +57,7 @@ FAMILY_MODELS = (
 _REDACTED_TOKEN = "<session token redacted>"
 _TOKEN_LINE = re.compile(r"(x-amz-security-token:)[^\n']*", re.IGNORECASE)
 
-# What an AWS region looks like: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1...
+# The label of an AWS host name that is its region: us-east-1, eu-central-2, us-gov-west-1, cn-north-1...
 _REGION_SHAPE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}", re.ASCII)
 # Hosts that name their region: bedrock-runtime[-fips].{region}.amazonaws.com[.cn] (also VPC endpoints,
 # vpce-....bedrock-runtime.{region}.vpce.amazonaws.com, and the dual-stack {region}.api.aws).
@@ -140,7 +140,9 @@ def region_of_endpoint(url: str | None) -> str | None:
 
 
 def _checked_region(region: str) -> str:
-    if _REGION_SHAPE.fullmatch(region) is None:
+    from sigv4.region_name import is_valid_region  # noqa: PLC0415 - the library's one rule
+
+    if not is_valid_region(region):
         raise UsageError(
             f"--region {region!r} does not look like an AWS region (e.g. us-east-1, eu-central-1)"
         )
