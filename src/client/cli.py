@@ -528,12 +528,18 @@ def _invoke_auth(args: argparse.Namespace) -> tuple[CredentialProvider | Credent
     return None, None
 
 
-def _cmd_invoke(args: argparse.Namespace) -> int:
-    from client import BedrockRuntimeClient  # noqa: PLC0415
+@dataclass
+class _Connection:
+    """Where and how ``invoke`` and ``converse`` send: credentials, region, endpoint, faults, recording."""
 
-    if args.prompt is None and args.body is None:
-        raise UsageError("give a PROMPT or --body FILE")
-    job = _job(args, args.model_id)
+    credentials: CredentialProvider | Credentials | None
+    bearer_token: str | None
+    region: str | None
+    endpoint_url: str | None
+    fault_headers: dict[str, str]
+
+
+def _connection(args: argparse.Namespace) -> _Connection:
     fault_headers = _fault_headers(args.fault)
     credentials, bearer_token = _invoke_auth(args)
     endpoint_url = args.endpoint_url or next(
@@ -543,27 +549,152 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
     if region is None and endpoint_url is not None:
         region = DEMO_REGION
         sys.stderr.write(f"note: no region configured; signing for {region}\n")
+    return _Connection(credentials, bearer_token, region, endpoint_url, fault_headers)
+
+
+def _client(args: argparse.Namespace, conn: _Connection, http: httpx.Client) -> BedrockRuntimeClient:
+    from client import BedrockRuntimeClient  # noqa: PLC0415
+
+    return BedrockRuntimeClient(
+        conn.region,
+        credentials=conn.credentials,
+        bearer_token=conn.bearer_token,
+        endpoint_url=conn.endpoint_url,
+        http_client=http,
+        max_attempts=args.max_attempts,
+    )
+
+
+def _cmd_invoke(args: argparse.Namespace) -> int:
+    if args.prompt is None and args.body is None:
+        raise UsageError("give a PROMPT or --body FILE")
+    job = _job(args, args.model_id)
+    conn = _connection(args)
     recorder = _Recorder(args.record)
     restore = _stop_on_signals()
     try:
-        http = _http_client(recorder, fault_headers, _timeout(args))
-        with (
-            http,
-            BedrockRuntimeClient(
-                region,
-                credentials=credentials,
-                bearer_token=bearer_token,
-                endpoint_url=endpoint_url,
-                http_client=http,
-                max_attempts=args.max_attempts,
-            ) as bedrock,
-        ):
+        http = _http_client(recorder, conn.fault_headers, _timeout(args))
+        with http, _client(args, conn, http) as bedrock:
             return _stream_answer(
                 bedrock, job, recorder, out=sys.stdout, err=sys.stderr, summary=not args.quiet
             )
     finally:
         restore()
         recorder.close()
+
+
+def _read_json_file(flag: str, source: str) -> Any:
+    data = _read_body_argument(source)
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {source}: not JSON: {exc}") from None
+
+
+def _converse_request(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``converse_stream`` from the command line."""
+    prompt = args.prompt
+    if prompt is None or prompt == "-":
+        prompt = sys.stdin.read() if prompt == "-" else None
+    if not prompt:
+        raise UsageError("give a PROMPT (or - to read it from standard input)")
+    request: dict[str, Any] = {"messages": [{"role": "user", "content": [{"text": prompt}]}]}
+    if args.system is not None:
+        request["system"] = [{"text": args.system}]
+    config: dict[str, Any] = {"maxTokens": args.max_tokens}
+    if args.temperature is not None:
+        if not (math.isfinite(args.temperature) and 0 <= args.temperature <= 1):
+            raise UsageError(
+                f"Parameter validation failed: --temperature must be 0 to 1, got {args.temperature}"
+            )
+        config["temperature"] = args.temperature
+    request["inference_config"] = config
+    if args.tools is not None:
+        tools = _read_json_file("--tools", args.tools)
+        # A whole toolConfig ({"tools": [...], "toolChoice": ...}) or just the list of tools.
+        if isinstance(tools, list):
+            tools = {"tools": tools}
+        if not isinstance(tools, dict) or not isinstance(tools.get("tools"), list):
+            raise UsageError('--tools: expected a JSON list of tools or a toolConfig {"tools": [...]}')
+        request["tool_config"] = tools
+    return request
+
+
+def _converse_summary(err: IO[str], response: Any, *, events: int, first: float | None, total: float) -> None:
+    style = _Style.for_stream(err)
+    parts = [f"{events} event{'s' if events != 1 else ''}"]
+    parts.append(f"first event {_duration(first)}" if first is not None else "no event")
+    parts.append(f"total {_duration(total)}")
+    if response.latency_ms is not None:
+        parts.append(f"model latency {response.latency_ms} ms")
+    parts.append(f"stop {response.stop_reason}")
+    usage = response.usage
+    if usage is not None:
+        tokens = f"tokens {usage.input_tokens} in / {usage.output_tokens} out"
+        cache = []
+        if usage.cache_read_input_tokens:
+            cache.append(f"{usage.cache_read_input_tokens} read")
+        if usage.cache_write_input_tokens:
+            cache.append(f"{usage.cache_write_input_tokens} written")
+        parts.append(tokens + (f" (cache: {', '.join(cache)})" if cache else ""))
+    if response.request_id:
+        parts.append(f"request {response.request_id}")
+    err.write(f"{style.dim}{style.rule} {style.sep.join(parts)}{style.reset}\n")
+    for use in response.tool_uses:
+        err.write(
+            f"{style.dim}   tool call {use.name} ({use.tool_use_id}): {json.dumps(use.input)}{style.reset}\n"
+        )
+    err.flush()
+
+
+def _cmd_converse(args: argparse.Namespace) -> int:
+    from client.converse_events import ContentBlockDelta, TextDelta  # noqa: PLC0415
+
+    request = _converse_request(args)
+    conn = _connection(args)
+    recorder = _Recorder(args.record)
+    restore = _stop_on_signals()
+    out, err = sys.stdout, sys.stderr
+    wrote_text = False
+    try:
+        http = _http_client(recorder, conn.fault_headers, _timeout(args))
+        with http, _client(args, conn, http) as bedrock:
+            started = time.perf_counter()
+            first: float | None = None
+            events = 0
+            stream = bedrock.converse_stream(args.model_id, **request)
+            try:
+                with stream:
+                    for event in stream:
+                        if first is None:
+                            first = time.perf_counter() - started
+                        events += 1
+                        if args.json:
+                            out.write(json.dumps(event.to_dict(), default=_json_bytes) + "\n")
+                            out.flush()
+                        elif type(event) is ContentBlockDelta and type(event.delta) is TextDelta:
+                            out.write(event.delta.text)
+                            out.flush()
+                            wrote_text = True
+            finally:
+                if wrote_text:
+                    out.write("\n")
+                    out.flush()
+            if not args.quiet:
+                total = time.perf_counter() - started
+                _converse_summary(err, stream.response, events=events, first=first, total=total)
+            return EXIT_OK
+    finally:
+        restore()
+        recorder.close()
+
+
+def _json_bytes(value: object) -> str:
+    import base64  # noqa: PLC0415
+
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -1366,6 +1497,31 @@ def _add_stream_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """Where to send and with which credentials (``invoke`` and ``converse``)."""
+    parser.add_argument(
+        "--region",
+        help="AWS region (default: the one the endpoint's host names, else AWS_REGION or the profile's)",
+    )
+    parser.add_argument("--profile", help="shared-config profile for credentials and region")
+    parser.add_argument(
+        "--endpoint-url",
+        help="another endpoint, e.g. an emulator: http://127.0.0.1:8000 "
+        f"(default: {ENDPOINT_ENV[0]} or {ENDPOINT_ENV[1]}, else the region's)",
+    )
+    parser.add_argument(
+        "--example-keys",
+        action="store_true",
+        help="sign with the AWS documentation's example keys (what the emulator accepts by default)",
+    )
+    parser.add_argument(
+        "--bearer-token",
+        metavar="KEY",
+        help="a Bedrock API key, sent as Authorization: Bearer instead of SigV4 (never printed; "
+        "AWS_BEARER_TOKEN_BEDROCK keeps it off the command line)",
+    )
+
+
 def _add_header_params(parser: argparse.ArgumentParser) -> None:
     """The ``X-Amzn-Bedrock-*`` parameters, with the values the service accepts (from the table)."""
     from client import operations  # noqa: PLC0415 - pure data
@@ -1435,31 +1591,46 @@ def _parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("model_id", metavar="MODEL_ID", help="model id, inference profile id or ARN")
     invoke.add_argument("prompt", metavar="PROMPT", nargs="?", help="what to ask (or --body)")
-    invoke.add_argument(
-        "--region",
-        help="AWS region (default: the one the endpoint's host names, else AWS_REGION or the profile's)",
-    )
-    invoke.add_argument("--profile", help="shared-config profile for credentials and region")
-    invoke.add_argument(
-        "--endpoint-url",
-        help="another endpoint, e.g. an emulator: http://127.0.0.1:8000 "
-        f"(default: {ENDPOINT_ENV[0]} or {ENDPOINT_ENV[1]}, else the region's)",
-    )
-    invoke.add_argument(
-        "--example-keys",
-        action="store_true",
-        help="sign with the AWS documentation's example keys (what the emulator accepts by default)",
-    )
-    invoke.add_argument(
-        "--bearer-token",
-        metavar="KEY",
-        help="a Bedrock API key, sent as Authorization: Bearer instead of SigV4 (never printed; "
-        "AWS_BEARER_TOKEN_BEDROCK keeps it off the command line)",
-    )
+    _add_connection_options(invoke)
     _add_header_params(invoke)
     _add_stream_options(invoke)
     _add_verbose(invoke)
     invoke.set_defaults(handler=_cmd_invoke)
+
+    converse = command(
+        "converse",
+        "stream a model's answer through the model-agnostic Converse API (ConverseStream)",
+        "The text goes to standard output as it arrives (or, with --json, one event per line); the summary "
+        "(first event, tokens including cache, latency, stop reason, tool calls) to standard error.",
+    )
+    converse.add_argument("model_id", metavar="MODEL_ID", help="model id, inference profile id or ARN")
+    converse.add_argument("prompt", metavar="PROMPT", nargs="?", help="what to ask (- reads standard input)")
+    converse.add_argument("--system", help="a system prompt")
+    converse.add_argument(
+        "--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="longest answer, in tokens (default 512)"
+    )
+    converse.add_argument("--temperature", type=float, help="sampling temperature, 0 to 1")
+    converse.add_argument(
+        "--tools", metavar="FILE", help="tools the model may call: a JSON list of tools, or a toolConfig"
+    )
+    converse.add_argument("--json", action="store_true", help="one JSON event per line instead of the text")
+    _add_connection_options(converse)
+    converse.add_argument(
+        "--record",
+        metavar="FILE",
+        help="save the event-stream bytes to FILE and the HTTP status, headers and timings to FILE.meta",
+    )
+    converse.add_argument("-q", "--quiet", action="store_true", help="nothing on standard error but errors")
+    converse.add_argument(
+        "--read-timeout", type=float, default=60.0, help="longest silence in the stream, seconds (default 60)"
+    )
+    converse.add_argument(
+        "--connect-timeout", type=float, default=10.0, help="connection timeout, seconds (default 10)"
+    )
+    converse.add_argument("--max-attempts", type=int, default=3, help="attempts before giving up (default 3)")
+    converse.add_argument("--fault", metavar="SPEC", help="emulator only: ask for a fault (see invoke)")
+    _add_verbose(converse)
+    converse.set_defaults(handler=_cmd_converse)
 
     decode = command(
         "decode",
