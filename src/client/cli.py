@@ -647,43 +647,64 @@ def _converse_summary(err: IO[str], response: Any, *, events: int, first: float 
     err.flush()
 
 
-def _cmd_converse(args: argparse.Namespace) -> int:
+def _stream_converse(
+    bedrock: BedrockRuntimeClient,
+    model_id: str,
+    request: dict[str, Any],
+    *,
+    out: IO[str],
+    err: IO[str],
+    summary: bool,
+    as_json: bool = False,
+) -> int:
+    """Stream one ConverseStream answer to ``out`` (text, or JSON events); the summary to ``err``."""
     from client.converse_events import ContentBlockDelta, TextDelta  # noqa: PLC0415
 
+    started = time.perf_counter()
+    first: float | None = None
+    events = 0
+    wrote_text = False
+    stream = bedrock.converse_stream(model_id, **request)
+    try:
+        with stream:
+            for event in stream:
+                if first is None:
+                    first = time.perf_counter() - started
+                events += 1
+                if as_json:
+                    out.write(json.dumps(event.to_dict(), default=_json_bytes) + "\n")
+                    out.flush()
+                elif type(event) is ContentBlockDelta and type(event.delta) is TextDelta:
+                    out.write(event.delta.text)
+                    out.flush()
+                    wrote_text = True
+    finally:
+        if wrote_text:
+            out.write("\n")
+            out.flush()
+    if summary:
+        total = time.perf_counter() - started
+        _converse_summary(err, stream.response, events=events, first=first, total=total)
+    return EXIT_OK
+
+
+def _cmd_converse(args: argparse.Namespace) -> int:
     request = _converse_request(args)
     conn = _connection(args)
     recorder = _Recorder(args.record)
     restore = _stop_on_signals()
-    out, err = sys.stdout, sys.stderr
-    wrote_text = False
     try:
         http = _http_client(recorder, conn.fault_headers, _timeout(args))
         with http, _client(args, conn, http) as bedrock:
-            started = time.perf_counter()
-            first: float | None = None
-            events = 0
-            stream = bedrock.converse_stream(args.model_id, **request)
-            try:
-                with stream:
-                    for event in stream:
-                        if first is None:
-                            first = time.perf_counter() - started
-                        events += 1
-                        if args.json:
-                            out.write(json.dumps(event.to_dict(), default=_json_bytes) + "\n")
-                            out.flush()
-                        elif type(event) is ContentBlockDelta and type(event.delta) is TextDelta:
-                            out.write(event.delta.text)
-                            out.flush()
-                            wrote_text = True
-            finally:
-                if wrote_text:
-                    out.write("\n")
-                    out.flush()
-            if not args.quiet:
-                total = time.perf_counter() - started
-                _converse_summary(err, stream.response, events=events, first=first, total=total)
-            return EXIT_OK
+            return _stream_converse(
+                bedrock,
+                args.model_id,
+                request,
+                out=sys.stdout,
+                err=sys.stderr,
+                summary=not args.quiet,
+                as_json=args.json,
+            )
     finally:
         restore()
         recorder.close()
@@ -738,17 +759,35 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     max_attempts=args.max_attempts,
                 ) as bedrock,
             ):
+                apis = ("invoke", "converse") if args.api == "both" else (args.api,)
+                prompt = args.prompt if args.prompt is not None else DEMO_PROMPT
                 for job in jobs:
-                    # Quiet: no banner, no summary; the model's name only when several answer in turn.
-                    if not args.quiet or len(jobs) > 1:
-                        err.write(f"\n{style.bold}{style.mark} {job.model_id}{style.reset}\n")
-                        err.flush()
-                    status = max(
-                        status,
-                        _stream_answer(
-                            bedrock, job, recorder, out=sys.stdout, err=err, summary=not args.quiet
-                        ),
-                    )
+                    for api in apis:
+                        # Quiet: no banner, no summary; the model's name only when several answer in turn.
+                        if not args.quiet or len(jobs) * len(apis) > 1:
+                            name = "InvokeModelWithResponseStream" if api == "invoke" else "ConverseStream"
+                            err.write(
+                                f"\n{style.bold}{style.mark} {job.model_id}{style.sep}{name}{style.reset}\n"
+                            )
+                            err.flush()
+                        if api == "invoke":
+                            done = _stream_answer(
+                                bedrock, job, recorder, out=sys.stdout, err=err, summary=not args.quiet
+                            )
+                        else:
+                            request = {
+                                "messages": [{"role": "user", "content": [{"text": prompt}]}],
+                                "inference_config": {"maxTokens": args.max_tokens},
+                            }
+                            done = _stream_converse(
+                                bedrock,
+                                job.model_id,
+                                request,
+                                out=sys.stdout,
+                                err=err,
+                                summary=not args.quiet,
+                            )
+                        status = max(status, done)
             return status
     finally:
         restore()
@@ -1579,6 +1618,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", default=DEMO_MODEL, help=f"model id (default {DEMO_MODEL})")
     demo.add_argument("--all-families", action="store_true", help="one model of each family in turn")
     demo.add_argument("--pace", type=float, default=0.03, help="seconds between frames (default 0.03)")
+    demo.add_argument(
+        "--api",
+        choices=("invoke", "converse", "both"),
+        default="invoke",
+        help="InvokeModelWithResponseStream (the model's own JSON), ConverseStream (model-agnostic) or "
+        "both in turn (default invoke)",
+    )
     _add_stream_options(demo)
     _add_verbose(demo)
     demo.set_defaults(handler=_cmd_demo)
