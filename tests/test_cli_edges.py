@@ -352,3 +352,54 @@ def test_serve_no_auth_lets_a_client_without_credentials_through() -> None:
         )
         assert response.status_code == 200
         assert response.content
+
+
+class _FakeEmulator:
+    """Stands in for client.emulator.Emulator: keeps the keywords ``serve`` passes."""
+
+    accepted = frozenset(
+        {"host", "port", "pace", "region", "chunk_count", "bearer_tokens", "require_auth", "strict", "replay"}
+    )
+
+    def __init__(self, **options: object) -> None:
+        unknown = set(options) - self.accepted
+        if unknown:
+            raise TypeError(f"__init__() got an unexpected keyword argument '{sorted(unknown)[0]}'")
+        self.options = options
+
+
+def test_serve_flags_reach_the_emulator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import client.emulator
+
+    monkeypatch.setattr(client.emulator, "Emulator", _FakeEmulator)
+    recording = tmp_path / "r.bin"
+    recording.write_bytes(b"x")
+    argv = ["serve", "--port", "0", "--strict", "--no-auth", "--replay", str(recording)]
+    emulator = cli.make_emulator(cli._parser().parse_args(argv))
+    assert isinstance(emulator, _FakeEmulator)
+    assert emulator.options["strict"] is True
+    assert emulator.options["require_auth"] is False
+    assert emulator.options["replay"] == str(recording)
+    plain = cli.make_emulator(cli._parser().parse_args(["serve", "--port", "0"]))
+    assert isinstance(plain, _FakeEmulator)
+    assert "strict" not in plain.options and "replay" not in plain.options  # older emulators still serve
+    assert plain.options["require_auth"] is True
+
+
+def test_serve_flags_an_emulator_does_not_know_are_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import client.emulator
+
+    monkeypatch.setattr(
+        _FakeEmulator,
+        "accepted",
+        frozenset({"host", "port", "pace", "region"} | {"chunk_count", "bearer_tokens", "require_auth"}),
+    )
+    monkeypatch.setattr(client.emulator, "Emulator", _FakeEmulator)
+    assert main(["serve", "--port", "0", "--strict"]) == 2
+    assert "--strict: this version of the emulator does not support it" in one_line_error(
+        capsys.readouterr().err
+    )
+    assert main(["serve", "--port", "0", "--replay", str(tmp_path / "missing.bin")]) == 2
+    assert "no such file" in one_line_error(capsys.readouterr().err)
