@@ -63,6 +63,7 @@ def test_record_writes_the_frames_and_a_sidecar_replay_can_use(
         json.loads(line) for line in Path(str(recording) + SIDECAR_SUFFIX).read_text().splitlines()
     ]
     assert head["format"] == RECORDING_FORMAT and head["status"] == 200 and head["reason"] == "OK"
+    assert head["path"] == "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream"
     headers = {name.lower(): value for name, value in head["headers"]}
     assert headers["content-type"] == "application/vnd.amazon.eventstream"
     assert headers["x-amzn-requestid"]

@@ -3,16 +3,19 @@
 Subcommands::
 
     bedrock-stream demo [PROMPT]                 the whole stack against an in-process emulator, no account
-    bedrock-stream invoke MODEL_ID [PROMPT]      stream an answer from Bedrock (or --endpoint-url)
-    bedrock-stream decode FILE                   a recorded stream (invoke --record) as JSON lines
+    bedrock-stream invoke MODEL_ID [PROMPT]      stream an answer (InvokeModelWithResponseStream)
+    bedrock-stream converse MODEL_ID [PROMPT]    stream an answer (ConverseStream)
+    bedrock-stream decode FILE                   a recording, HTTP capture or bare stream (--text, --hexdump)
     bedrock-stream sign --url URL ...            the canonical request and string to sign of a request
+                                                 (--explain AWS_ERROR: diff against AWS's, name the cause)
     bedrock-stream serve [--port N]              the emulator in the foreground, until Ctrl-C
 
 The answer goes to standard output as it streams; everything else (the demo's preamble, the summary, errors)
 to standard error, so ``invoke ... > answer.txt`` keeps just the answer. Errors are one line and a non-zero
-exit status (1: the request or stream failed; 2: bad usage; 130: interrupted), never a traceback (``-v``
-shows the full message and, for a bug, the traceback). No secret key, session token or bearer token is ever
-printed. Each subcommand imports what it needs when it runs (the emulator only for ``demo`` and ``serve``).
+exit status (1: the request or stream failed; 2: bad usage, refused before anything is sent; 130:
+interrupted by Ctrl-C or SIGTERM), never a traceback (``-v`` shows the full message and, for a bug, the
+traceback). No secret key, session token or bearer token is ever printed. Each subcommand imports what it
+needs when it runs (the emulator only for ``demo`` and ``serve``).
 """
 
 from __future__ import annotations
@@ -243,11 +246,11 @@ class _Recorder:
     """Counts the event-stream bytes received and, with ``path``, records them for ``decode`` and replay.
 
     ``path`` gets the event-stream bytes exactly as received (a file any event-stream decoder reads);
-    ``path + ".meta"`` gets JSON lines: first ``{"format", "status", "reason", "headers"}`` of the HTTP
-    response, then one ``{"at": seconds since the headers, "end": bytes so far}`` per piece received (what a
-    replay needs to pace the stream as recorded). Both are flushed after every piece, so an interrupted or
-    killed run leaves every frame received so far on disk. A retried call starts the recording afresh: the
-    files hold exactly the stream whose events were printed.
+    ``path + ".meta"`` gets JSON lines: first ``{"format", "status", "reason", "headers", "path"}`` of the
+    HTTP response (and the request's path), then one ``{"at": seconds since the headers, "end": bytes so
+    far}`` per piece received (what a replay needs to pace the stream as recorded). Both are flushed after
+    every piece, so an interrupted or killed run leaves every frame received so far on disk. A retried call
+    starts the recording afresh: the files hold exactly the stream whose events were printed.
     """
 
     def __init__(self, path: str | None) -> None:
@@ -257,7 +260,13 @@ class _Recorder:
         self._meta: IO[str] | None = None
         self._started = 0.0
 
-    def restart(self, status: int = 200, reason: str = "OK", headers: Sequence[tuple[str, str]] = ()) -> None:
+    def restart(
+        self,
+        status: int = 200,
+        reason: str = "OK",
+        headers: Sequence[tuple[str, str]] = (),
+        path: str | None = None,
+    ) -> None:
         self.bytes = 0
         self._started = time.perf_counter()
         if self.path is None:
@@ -275,6 +284,8 @@ class _Recorder:
                 stream.truncate()
         kept = [[name, value] for name, value in headers if name.lower() not in _UNRECORDED_HEADERS]
         head = {"format": RECORDING_FORMAT, "status": status, "reason": reason, "headers": kept}
+        if path is not None:
+            head["path"] = path  # the request's path: the operation and the model (its chunk format)
         self._meta.write(json.dumps(head) + "\n")
         self._meta.flush()
 
@@ -323,6 +334,7 @@ def _http_client(recorder: _Recorder, headers: dict[str, str], timeout: httpx.Ti
                     response.status_code,
                     reason.decode("latin-1") if isinstance(reason, bytes) else "OK",
                     response.headers.multi_items(),
+                    request.url.raw_path.decode("ascii", "replace").partition("?")[0],
                 )
                 assert isinstance(response.stream, httpx.SyncByteStream)
                 return httpx.Response(
@@ -806,6 +818,8 @@ class _Capture:
     status: int | None = None
     headers: tuple[tuple[str, str], ...] = ()
     note: str | None = None
+    #: The request's path, when the recording kept it (``/model/{id}/invoke-with-response-stream``).
+    path: str | None = None
 
     def header(self, name: str) -> str:
         return next((value for key, value in self.headers if key.lower() == name), "")
@@ -899,7 +913,15 @@ def _recording(path: str, data: bytes) -> _Capture | None:
     note = None
     if recorded != len(data):
         note = f"the sidecar records {recorded} bytes, the file has {len(data)}"
-    return _Capture(found, data, status if isinstance(status, int) else None, headers, note)
+    path_value = head.get("path")
+    return _Capture(
+        found,
+        data,
+        status if isinstance(status, int) else None,
+        headers,
+        note,
+        path_value if isinstance(path_value, str) else None,
+    )
 
 
 def _read_capture(args: argparse.Namespace) -> _Capture:
@@ -1041,13 +1063,18 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         raise _FailureError(
             f"{args.file} holds no event-stream bytes (empty: a recording stopped before the first frame?)"
         )
+    from client.families import family_of  # noqa: PLC0415
+
     family = None
     if args.model is not None:
-        from client.families import family_of  # noqa: PLC0415
-
         family = family_of(args.model)
         if family is None:
             raise UsageError(f"--model {args.model!r}: cannot tell its family from the id")
+    elif capture.path is not None:
+        from client.operations import match_path  # noqa: PLC0415
+
+        matched = match_path(capture.path)
+        family = family_of(matched[1]) if matched is not None else None
     decoder = Decoder(args.max_message_size or DEFAULT_MAX_MESSAGE_SIZE)
     failure: DecodeError | None = None
     messages: list[tuple[int, Message]] = []
