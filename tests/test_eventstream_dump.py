@@ -288,3 +288,21 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     assert json.loads(first)["offset"] == 0
     assert status == 0, error
     assert error == ""
+
+
+def test_dump_of_an_empty_or_text_input_is_an_error_with_a_hint(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    assert main([str(empty)]) == 1
+    assert "empty" in capsys.readouterr().err
+    saved = tmp_path / "error.json"
+    saved.write_bytes(b'{"message": "Too many requests, please wait before trying again."}')
+    status, lines, err = run_dump(capsys, str(saved))
+    assert status == 1 and lines[-1]["offset"] == 0
+    assert "looks like JSON text" in err and "not an event stream" in err
+    capture = tmp_path / "capture.http"
+    capture.write_bytes(b"HTTP/1.1 200 OK\r\ncontent-type: application/vnd.amazon.eventstream\r\n\r\n")
+    status, _, err = run_dump(capsys, str(capture))
+    assert status == 1 and "looks like HTTP text" in err

@@ -1633,7 +1633,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.required = True
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=summary, description=f"{summary}. {description}")
+        return commands.add_parser(
+            name, help=summary, description=f"{summary[:1].upper()}{summary[1:]}. {description}"
+        )
 
     demo = command(
         "demo",
