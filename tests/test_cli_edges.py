@@ -84,7 +84,7 @@ def test_bad_numbers_are_one_line_at_once(
 ) -> None:
     started = time.monotonic()
     assert main(argv) == 2
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4  # the bug waited ~5 s for a thread first
     assert flag in one_line_error(capsys.readouterr().err)
 
 
@@ -95,7 +95,7 @@ def test_serve_on_a_busy_port_is_one_line_at_once(capsys: pytest.CaptureFixture[
         port = busy.getsockname()[1]
         started = time.monotonic()
         assert main(["serve", "--port", str(port)]) == 1
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 4
     line = one_line_error(capsys.readouterr().err)
     assert str(port) in line or "in use" in line
 
