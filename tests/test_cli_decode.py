@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from client.cli import FAMILY_MODELS, RECORDING_FORMAT, SIDECAR_SUFFIX, main
+from client.cli import FAMILY_MODELS, RECORDING_FORMAT, SIDECAR_SUFFIX, main, read_recording
 from client.emulator import Emulator
 from eventstream import Message, decode, encode
 
@@ -76,6 +76,34 @@ def test_record_writes_the_frames_and_a_sidecar_replay_can_use(
     captured = capsys.readouterr()
     assert "a bedrock-stream recording (HTTP 200" in captured.err
     assert len(_json_lines(captured.out)) == len(decode(data))
+
+
+def test_read_recording_gives_replay_what_it_needs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    recording = tmp_path / "answer.bin"
+    with Emulator(pace=0.01) as emu:
+        argv = ["invoke", "--endpoint-url", emu.url, "--example-keys", CLAUDE, "hi", "-q"]
+        assert main([*argv, "--record", str(recording)]) == 0
+    capsys.readouterr()
+    found = read_recording(str(recording))
+    assert found is not None and found.problem is None
+    assert found.status == 200 and found.reason == "OK"
+    assert found.body == recording.read_bytes()
+    assert found.path is not None and found.path.endswith("/invoke-with-response-stream")
+    assert ("content-type", "application/vnd.amazon.eventstream") in found.headers
+    times = [at for at, _end in found.pieces]
+    assert times == sorted(times) and times[-1] > times[0]  # paced: the pieces arrived over time
+    assert found.pieces[-1][1] == len(found.body)
+    # A sidecar whose last line a kill cut: every complete piece is still there, the problem is named.
+    sidecar = Path(str(recording) + SIDECAR_SUFFIX)
+    sidecar.write_text(sidecar.read_text()[:-10])
+    cut = read_recording(str(recording))
+    assert cut is not None and cut.problem is not None and "cut short" in cut.problem
+    assert cut.pieces == found.pieces[:-1]
+    assert main(["decode", str(recording)]) == 0
+    assert "note: line" in capsys.readouterr().err
+    assert read_recording(str(tmp_path / "no-such.bin")) is None
 
 
 # --- raw HTTP captures ---

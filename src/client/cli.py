@@ -42,7 +42,16 @@ if TYPE_CHECKING:
     from client.families import Family, Transcript
     from sigv4 import CredentialProvider, Credentials
 
-__all__ = ["build_body", "main", "pick_region", "region_of_endpoint"]
+__all__ = [
+    "RECORDING_FORMAT",
+    "SIDECAR_SUFFIX",
+    "Recording",
+    "build_body",
+    "main",
+    "pick_region",
+    "read_recording",
+    "region_of_endpoint",
+]
 
 PROG = "bedrock-stream"
 DEMO_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -891,8 +900,30 @@ def _http_capture(data: bytes) -> _Capture:
     return capture
 
 
-def _recording(path: str, data: bytes) -> _Capture | None:
-    """The capture of an ``invoke --record`` file, when its ``.meta`` sidecar is next to it."""
+@dataclass(frozen=True)
+class Recording:
+    """An ``invoke --record`` recording: the stream's bytes and what its ``.meta`` sidecar says.
+
+    ``pieces`` are ``(seconds since the response headers, bytes received so far)``, one per piece as it
+    arrived: a replay sends ``body[previous end:end]`` at each ``at`` to reproduce the recorded pacing.
+    """
+
+    body: bytes
+    status: int | None
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    path: str | None
+    pieces: tuple[tuple[float, int], ...]
+    #: What in the sidecar did not add up (a line cut by a kill, a byte count that differs), else None.
+    problem: str | None = None
+
+
+def read_recording(path: str, body: bytes | None = None) -> Recording | None:
+    """The recording at ``path`` (frames) and ``path + ".meta"``; None when there is no such sidecar.
+
+    ``body`` is the content of ``path`` when already read. A sidecar whose last line was cut (the recording
+    was killed mid-write) still gives every complete piece, with ``problem`` saying so.
+    """
     try:
         with open(path + SIDECAR_SUFFIX, encoding="utf-8") as meta:
             lines = meta.read().splitlines()
@@ -901,27 +932,50 @@ def _recording(path: str, data: bytes) -> _Capture | None:
         return None
     if not isinstance(head, dict) or head.get("format") != RECORDING_FORMAT:
         return None
-    pieces = [json.loads(line) for line in lines[1:] if line.strip()]
-    last = pieces[-1] if pieces else {}
+    if body is None:
+        body = Path(path).read_bytes()
+    pieces: list[tuple[float, int]] = []
+    problem = None
+    for number, line in enumerate(lines[1:], 2):
+        try:
+            piece = json.loads(line)
+            pieces.append((float(piece["at"]), int(piece["end"])))
+        except (ValueError, KeyError, TypeError):
+            problem = f"line {number} of the sidecar is not a piece record (cut short?)"
+            break
+    if problem is None and pieces and pieces[-1][1] != len(body):
+        problem = f"the sidecar records {pieces[-1][1]} bytes, the file has {len(body)}"
     status = head.get("status")
-    headers = tuple((str(name), str(value)) for name, value in head.get("headers", []))
-    found = (
-        f"a bedrock-stream recording (HTTP {status}; {len(data)} bytes in {len(pieces)} pieces over "
-        f"{_duration(float(last.get('at', 0.0)))}; sidecar {path + SIDECAR_SUFFIX})"
+    raw_headers = head.get("headers")
+    headers = tuple(
+        (str(item[0]), str(item[1]))
+        for item in (raw_headers if isinstance(raw_headers, list) else [])
+        if isinstance(item, list) and len(item) == 2
     )
-    recorded = int(last.get("end", len(data)))
-    note = None
-    if recorded != len(data):
-        note = f"the sidecar records {recorded} bytes, the file has {len(data)}"
+    reason = head.get("reason")
     path_value = head.get("path")
-    return _Capture(
-        found,
-        data,
+    return Recording(
+        body,
         status if isinstance(status, int) else None,
+        reason if isinstance(reason, str) else "",
         headers,
-        note,
         path_value if isinstance(path_value, str) else None,
+        tuple(pieces),
+        problem,
     )
+
+
+def _recording(path: str, data: bytes) -> _Capture | None:
+    """The capture of an ``invoke --record`` file, when its ``.meta`` sidecar is next to it."""
+    recording = read_recording(path, data)
+    if recording is None:
+        return None
+    duration = recording.pieces[-1][0] if recording.pieces else 0.0
+    found = (
+        f"a bedrock-stream recording (HTTP {recording.status}; {len(data)} bytes in {len(recording.pieces)} "
+        f"pieces over {_duration(duration)}; sidecar {path + SIDECAR_SUFFIX})"
+    )
+    return _Capture(found, data, recording.status, recording.headers, recording.problem, recording.path)
 
 
 def _read_capture(args: argparse.Namespace) -> _Capture:
