@@ -1033,10 +1033,12 @@ class _TextRebuilder:
         self.tokens: tuple[int | None, int | None] | None = None
         self.errors: list[str] = []
         self.wrote = False
+        self.index = -1
 
     def add(self, message: Any) -> None:
         import base64  # noqa: PLC0415
 
+        self.index += 1
         headers = message.headers
         kind = headers.get(":message-type")
         event_type = headers.get(":event-type")
@@ -1060,16 +1062,30 @@ class _TextRebuilder:
             if isinstance(event, dict):
                 self._write(self.transcript.feed(self.family, event).text)
             return
-        # ConverseStream: model-agnostic events, named by :event-type.
-        if event_type == "contentBlockDelta":
-            delta = payload.get("delta")
-            if isinstance(delta, dict) and isinstance(delta.get("text"), str):
-                self._write(delta["text"])
-        elif event_type == "messageStop" and isinstance(payload.get("stopReason"), str):
-            self.stop_reason = payload["stopReason"]
-        elif event_type == "metadata" and isinstance(payload.get("usage"), dict):
-            usage = payload["usage"]
-            self.tokens = (usage.get("inputTokens"), usage.get("outputTokens"))
+        # ConverseStream: model-agnostic events, named by :event-type, typed by the client's own reader.
+        from client import BedrockRuntimeError  # noqa: PLC0415
+        from client.converse_events import (  # noqa: PLC0415
+            ContentBlockDelta,
+            MessageStop,
+            Metadata,
+            TextDelta,
+            type_converse_message,
+        )
+        from client.operations import CONVERSE_STREAM  # noqa: PLC0415
+
+        if event_type not in CONVERSE_STREAM.stream_events:
+            return
+        try:
+            event = type_converse_message(headers, message.payload, index=self.index, request_id=None)
+        except BedrockRuntimeError as exc:  # a malformed event: say so, keep decoding the rest
+            self.errors.append(f"{event_type}: {exc}")
+            return
+        if type(event) is ContentBlockDelta and type(event.delta) is TextDelta:
+            self._write(event.delta.text)
+        elif type(event) is MessageStop:
+            self.stop_reason = event.stop_reason
+        elif type(event) is Metadata and event.usage is not None:
+            self.tokens = (event.usage.input_tokens, event.usage.output_tokens)
 
     def _write(self, text: str) -> None:
         if text:
