@@ -7,9 +7,9 @@ accumulated :class:`client.converse_response.ConverseResponse` is compared with 
 here, independently, over botocore's event dicts. Every non-streaming Converse answer
 (``*__converse_*_200_*.json``) goes through ``ConverseResponse.from_answer`` and botocore's rest-json parser.
 
-Members newer than botocore's model (``serverToolUsage``, ``cacheReadInputTokenCount``...) are kept by us and
-dropped by botocore: :func:`_known` prunes exactly those (members the model does not list) from our side, so
-everything the model does know must match exactly; a test checks the pruning only ever removes such members.
+Members newer than botocore's model (``serverToolUsage``, ``cacheReadInputTokenCount``...) are kept by us
+and dropped by botocore: :func:`known_members` prunes exactly those (members the model does not list) from
+our side, so everything the model does know must match exactly; a test checks which members it removes.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ NEWER_THAN_BOTOCORE = {
 }
 
 _MODEL = botocore.session.get_session().get_service_model("bedrock-runtime")
-_STREAM_SHAPE = _MODEL.operation_model("ConverseStream").output_shape.members["stream"]
-_CONVERSE_SHAPE = _MODEL.operation_model("Converse").output_shape
+STREAM_SHAPE = _MODEL.operation_model("ConverseStream").output_shape.members["stream"]
+CONVERSE_SHAPE = _MODEL.operation_model("Converse").output_shape
 
 
 def test_the_recordings_are_there() -> None:
@@ -72,7 +72,7 @@ class _RawBody:
 
 
 def _botocore_events(data: bytes) -> list[dict[str, Any]]:
-    return list(EventStream(_RawBody(data), _STREAM_SHAPE, EventStreamJSONParser(), "ConverseStream"))
+    return list(EventStream(_RawBody(data), STREAM_SHAPE, EventStreamJSONParser(), "ConverseStream"))
 
 
 def _our_events(data: bytes) -> list[ConverseEvent]:
@@ -85,7 +85,7 @@ def _our_events(data: bytes) -> list[ConverseEvent]:
     ]
 
 
-def _known(value: Any, shape: Shape) -> Any:
+def known_members(value: Any, shape: Shape) -> Any:
     """``value`` without the members ``shape`` does not list (what botocore drops), recursively."""
     if isinstance(shape, StructureShape):
         if shape.is_document_type or not isinstance(value, dict):
@@ -93,14 +93,14 @@ def _known(value: Any, shape: Shape) -> Any:
         if shape.is_tagged_union and len(value) == 1 and next(iter(value)) not in shape.members:
             return {"SDK_UNKNOWN_MEMBER": {"name": next(iter(value))}}
         return {
-            name: _known(member, shape.members[name])
+            name: known_members(member, shape.members[name])
             for name, member in value.items()
             if name in shape.members and member is not None
         }
     if isinstance(shape, ListShape) and isinstance(value, list):
-        return [_known(item, shape.member) for item in value]
+        return [known_members(item, shape.member) for item in value]
     if isinstance(shape, MapShape) and isinstance(value, dict):
-        return {key: _known(item, shape.value) for key, item in value.items()}
+        return {key: known_members(item, shape.value) for key, item in value.items()}
     return value
 
 
@@ -128,7 +128,7 @@ def test_each_event_to_dict_is_what_botocore_yields(path: Path) -> None:
     ours = [event.to_dict() for event in _our_events(data)]
     assert len(ours) == len(theirs)
     for position, (mine, botocores) in enumerate(zip(ours, theirs, strict=True)):
-        assert _known(mine, _STREAM_SHAPE) == botocores, f"event #{position}"
+        assert known_members(mine, STREAM_SHAPE) == botocores, f"event #{position}"
 
 
 def test_pruning_removes_only_members_newer_than_botocores_model() -> None:
@@ -136,10 +136,10 @@ def test_pruning_removes_only_members_newer_than_botocores_model() -> None:
     for path in STREAMS:
         for event in _our_events(path.read_bytes()):
             mine = event.to_dict()
-            dropped.update(_dropped_paths(mine, _known(mine, _STREAM_SHAPE)))
+            dropped.update(_dropped_paths(mine, known_members(mine, STREAM_SHAPE)))
     for answer_path in ANSWERS:
         mine = ConverseResponse.from_answer(json.loads(answer_path.read_bytes())).to_dict()
-        dropped.update(_dropped_paths(mine, _known(mine, _CONVERSE_SHAPE)))
+        dropped.update(_dropped_paths(mine, known_members(mine, CONVERSE_SHAPE)))
     # Exactly these members, which the service sends and this botocore does not model yet: nothing of ours
     # is hidden from the comparisons above by the pruning.
     assert dropped == NEWER_THAN_BOTOCORE
@@ -226,7 +226,7 @@ def test_accumulated_response_matches_an_independent_accumulation(path: Path) ->
     response = accumulator.finish()
     assert response.request_id == "req-1"
     expected = _accumulate_botocore(_botocore_events(data))
-    assert _known(response.to_dict(), _CONVERSE_SHAPE) == expected
+    assert known_members(response.to_dict(), CONVERSE_SHAPE) == expected
     # The convenience views agree with the dict.
     texts = [block["text"] for block in expected["output"]["message"]["content"] if "text" in block]
     cited = [
@@ -246,11 +246,11 @@ def test_accumulated_response_matches_an_independent_accumulation(path: Path) ->
 def test_from_answer_matches_botocores_rest_json_parser(path: Path) -> None:
     data = path.read_bytes()
     parsed = create_parser("rest-json").parse(
-        {"status_code": 200, "headers": {}, "body": data}, _CONVERSE_SHAPE
+        {"status_code": 200, "headers": {}, "body": data}, CONVERSE_SHAPE
     )
     parsed.pop("ResponseMetadata")
     response = ConverseResponse.from_answer(json.loads(data), request_id="r")
-    assert _known(response.to_dict(), _CONVERSE_SHAPE) == parsed
+    assert known_members(response.to_dict(), CONVERSE_SHAPE) == parsed
     assert response.request_id == "r"
     assert response.stop_reason == parsed["stopReason"]
     assert response.usage is not None

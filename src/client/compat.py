@@ -1,41 +1,51 @@
-"""A boto3-shaped drop-in for ``bedrock-runtime``'s ``invoke_model_with_response_stream``.
+"""A boto3-shaped drop-in for ``bedrock-runtime``: ``invoke_model_with_response_stream``, ``invoke_model``,
+``converse``, ``converse_stream`` and ``count_tokens``.
 
 Code written for boto3 moves over by changing its import::
 
     from client import compat as boto3             # was: import boto3
 
     bedrock = boto3.client("bedrock-runtime", region_name="us-east-1")
-    response = bedrock.invoke_model_with_response_stream(modelId=model_id, body=body)
-    for event in response["body"]:
-        print(event["chunk"]["bytes"])
+    messages = [{"role": "user", "content": [{"text": "Hi"}]}]
+    response = bedrock.converse_stream(modelId=model_id, messages=messages)
+    for event in response["stream"]:
+        if "contentBlockDelta" in event:
+            print(event["contentBlockDelta"]["delta"].get("text", ""), end="")
 
-What matches boto3 (checked by a differential test against boto3 itself):
+What matches boto3 (checked by differential tests against boto3 itself):
 
-* the response dict: ``body`` (iterable of ``{"chunk": {"bytes": b"..."}}``), ``contentType``,
-  ``performanceConfigLatency`` / ``serviceTier`` when the service sent them, and ``ResponseMetadata``
-  (``RequestId``, ``HTTPStatusCode``, ``HTTPHeaders``, ``RetryAttempts``, ``MaxAttemptsReached``);
+* the response dicts: ``body`` (``invoke_model_with_response_stream``: iterable of ``{"chunk": {"bytes":
+  b"..."}}``; ``invoke_model``: a :class:`StreamingBody`), ``stream`` (``converse_stream``: iterable of
+  ``{"messageStart": ...}``, ``{"contentBlockDelta": ...}``...; base64 members as bytes), ``converse``'s
+  ``output`` / ``stopReason`` / ``usage`` / ``metrics``..., ``count_tokens``' ``inputTokens``,
+  ``contentType``, ``performanceConfigLatency`` / ``serviceTier`` when the service sent them, and
+  ``ResponseMetadata`` (``RequestId``, ``HTTPStatusCode``, ``HTTPHeaders``, ``RetryAttempts``,
+  ``MaxAttemptsReached``);
 * HTTP errors: ``bedrock.exceptions.ThrottlingException`` etc. (all subclasses of :class:`ClientError`), whose
   ``response`` has ``Error.Code``/``Error.Message``, ``ResponseMetadata`` and the modelled fields
-  (``message``, ``originalStatusCode``...), and whose ``str()`` is botocore's;
+  (``message``, ``originalStatusCode``...), and whose ``str()`` is botocore's (with the operation's name);
 * in-stream exceptions and ``error`` messages: :class:`EventStreamError` (a :class:`ClientError`) with
   ``response["Error"]["Code"]`` the ``:exception-type`` (``"throttlingException"``) or ``:error-code``.
 
 Where it deliberately differs: a stream that is truncated, dropped or corrupt raises
-:class:`client.StreamError` (boto3 ends silently or raises a parser error); a 200 that is not an event stream
-raises :class:`client.UnexpectedResponseError` (boto3 returns a dict without ``body``); unreachable endpoints
-raise :class:`client.EndpointConnectionError`; bad arguments raise :class:`client.ParamValidationError`, and
-enum values are checked before sending. Retries follow :mod:`client.retry` (standard-mode-like: 3 attempts by
-default, ``retries={"total_max_attempts": n}`` or ``{"max_attempts": retries}`` in ``config``).
+:class:`client.StreamError` (boto3 ends silently or raises a parser error), and so does a ConverseStream that
+ends without ``messageStop``; Converse members newer than boto3's model (``usage.serverToolUsage``...) are
+kept, not dropped; a 200 that is not an event stream raises :class:`client.UnexpectedResponseError` (boto3
+returns a dict without ``body``); unreachable endpoints raise :class:`client.EndpointConnectionError`; bad
+arguments raise :class:`client.ParamValidationError`, and enum values and Converse shapes are checked before
+sending. Retries follow :mod:`client.retry` (standard-mode-like: 3 attempts by default,
+``retries={"total_max_attempts": n}`` or ``{"max_attempts": retries}`` in ``config``).
 """
 
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace, TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
@@ -61,6 +71,7 @@ __all__ = [
     "BedrockRuntime",
     "ClientError",
     "ConflictException",
+    "ConverseEventStream",
     "EndpointConnectionError",
     "EventStream",
     "EventStreamError",
@@ -76,6 +87,7 @@ __all__ = [
     "ServiceUnavailableException",
     "Session",
     "StreamError",
+    "StreamingBody",
     "ThrottlingException",
     "UnexpectedResponseError",
     "ValidationException",
@@ -302,7 +314,7 @@ def error_response(
     return response
 
 
-def _in_stream_error(err: BedrockRuntimeError) -> EventStreamError:
+def _in_stream_error(err: BedrockRuntimeError, operation_name: str = OPERATION_NAME) -> EventStreamError:
     message: Any
     if err.exception_type is not None:
         # botocore: Code is the :exception-type exactly as sent, Message the payload's "message".
@@ -312,7 +324,7 @@ def _in_stream_error(err: BedrockRuntimeError) -> EventStreamError:
     else:
         code = err.error_code or ""
         message = err.message
-    error = EventStreamError({"Error": {"Code": code, "Message": message}}, OPERATION_NAME)
+    error = EventStreamError({"Error": {"Code": code, "Message": message}}, operation_name)
     error.__cause__ = err
     return error
 
@@ -363,6 +375,116 @@ class EventStream:
         return self._stream
 
 
+class ConverseEventStream:
+    """``response["stream"]`` of ``converse_stream``: iterate it for boto3's event dicts.
+
+    Each event is what boto3 yields (``{"messageStart": {...}}``, ``{"contentBlockDelta": {...}}``...); event
+    types this version does not know are skipped, as boto3 skips them. In-stream exceptions raise
+    :class:`EventStreamError`; a broken stream, or one that ends without ``messageStop``, raises
+    :class:`client.StreamError` (boto3 ends silently). ``close()`` closes the connection.
+    """
+
+    def __init__(self, stream: Any, owner: BedrockRuntime) -> None:
+        self._stream = stream
+        self._owner = owner
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        from .converse_events import UnknownEvent  # noqa: PLC0415 - Converse loads on first use
+
+        try:
+            for event in self._stream:
+                if type(event) is not UnknownEvent:
+                    yield event.to_dict()
+        except BedrockRuntimeError as err:
+            translated = self._owner._translate(err, "ConverseStream")
+            if translated is err:
+                raise
+            raise translated from err
+
+    def close(self) -> None:
+        """Close the underlying connection."""
+        self._stream.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def native(self) -> Any:
+        """The :class:`client.ConverseStream` underneath (typed events, ``.response`` after the end)."""
+        return self._stream
+
+
+class StreamingBody(io.RawIOBase):
+    """``response["body"]`` of ``invoke_model`` (botocore's ``StreamingBody``) over the received bytes.
+
+    ``read(amt=None)``, ``iter_chunks``, ``iter_lines``, ``readlines``; iterating yields 1 KiB chunks.
+    """
+
+    _DEFAULT_CHUNK_SIZE = 1024
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._buffer = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        """True."""
+        return True
+
+    def read(self, amt: int | None = None) -> bytes:
+        """At most ``amt`` bytes (all the rest when ``amt`` is None or negative)."""
+        return self._buffer.read(amt if amt is None or amt >= 0 else None)
+
+    def readinto(self, b: Any) -> int:
+        """Read into a pre-allocated buffer."""
+        return self._buffer.readinto(b)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        """The remaining lines, with their line endings."""
+        return self._buffer.readlines(hint)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_chunks(self._DEFAULT_CHUNK_SIZE)
+
+    def __next__(self) -> bytes:
+        chunk = self.read(self._DEFAULT_CHUNK_SIZE)
+        if chunk:
+            return chunk
+        raise StopIteration
+
+    def iter_chunks(self, chunk_size: int = _DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+        """Chunks of ``chunk_size`` bytes."""
+        while chunk := self.read(chunk_size):
+            yield chunk
+
+    def iter_lines(self, chunk_size: int = _DEFAULT_CHUNK_SIZE, keepends: bool = False) -> Iterator[bytes]:
+        """The lines of the body (as botocore splits them)."""
+        pending = b""
+        for chunk in self.iter_chunks(chunk_size):
+            lines = (pending + chunk).splitlines(True)
+            for line in lines[:-1]:
+                yield line.splitlines(keepends)[0]
+            pending = lines[-1]
+        if pending:
+            yield pending.splitlines(keepends)[0]
+
+    def tell(self) -> int:
+        """The read position."""
+        return self._buffer.tell()
+
+    def close(self) -> None:
+        """Release the bytes."""
+        self._buffer.close()
+        super().close()
+
+
 _KNOWN_UNSUPPORTED = ("requestMetadata", "projectIdentifier")
 _PARAMETERS = (
     "modelId",
@@ -377,8 +499,83 @@ _PARAMETERS = (
 )
 
 
+#: boto3's keywords of converse / converse_stream, and the native keyword each becomes.
+_CONVERSE_KEYWORDS = {
+    "system": "system",
+    "inferenceConfig": "inference_config",
+    "toolConfig": "tool_config",
+    "guardrailConfig": "guardrail_config",
+    "additionalModelRequestFields": "additional_model_request_fields",
+    "promptVariables": "prompt_variables",
+    "additionalModelResponseFieldPaths": "additional_model_response_field_paths",
+    "requestMetadata": "request_metadata",
+    "performanceConfig": "performance_config",
+    "serviceTier": "service_tier",
+    "outputConfig": "output_config",
+}
+_CONVERSE_PARAMETERS = ("modelId", "messages", *_CONVERSE_KEYWORDS)
+
+
+def _invoke_options(kwargs: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    body = kwargs.get("body", b"")
+    if hasattr(body, "read"):
+        body = body.read()
+    options: dict[str, Any] = {
+        "trace": kwargs.get("trace"),
+        "guardrail_identifier": kwargs.get("guardrailIdentifier"),
+        "guardrail_version": kwargs.get("guardrailVersion"),
+        "performance_config_latency": kwargs.get("performanceConfigLatency"),
+        "service_tier": kwargs.get("serviceTier"),
+    }
+    if kwargs.get("contentType") is not None:
+        options["content_type"] = kwargs["contentType"]
+    if kwargs.get("accept") is not None:
+        options["accept"] = kwargs["accept"]
+    return body, options
+
+
+def _converse_options(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        native: kwargs[name] for name, native in _CONVERSE_KEYWORDS.items() if kwargs.get(name) is not None
+    }
+
+
+def _count_tokens_arguments(value: Any) -> dict[str, Any]:
+    if (
+        not isinstance(value, Mapping)
+        or len(value) != 1
+        or next(iter(value)) not in ("invokeModel", "converse")
+    ):
+        raise ParamValidationError(
+            'Invalid value for parameter input: must have exactly one of "invokeModel" or "converse"'
+        )
+    ((kind, member),) = value.items()
+    if not isinstance(member, Mapping):
+        raise ParamValidationError(f"Invalid type for parameter input.{kind}: expected a dict")
+    if kind == "invokeModel":
+        if "body" not in member:
+            raise ParamValidationError('Missing required parameter in input.invokeModel: "body"')
+        body = member["body"]
+        return {"body": body.read() if hasattr(body, "read") else body}
+    names = {
+        "messages": "messages",
+        "system": "system",
+        "toolConfig": "tool_config",
+        "additionalModelRequestFields": "additional_model_request_fields",
+    }
+    unknown = [name for name in member if name not in names]
+    if unknown:
+        raise ParamValidationError(
+            f'Unknown parameter in input.converse: "{unknown[0]}", must be one of: {", ".join(names)}'
+        )
+    arguments = {native: member[name] for name, native in names.items() if member.get(name) is not None}
+    # boto3 lets messages be left out here; CountTokens then counts an empty conversation.
+    arguments.setdefault("messages", [])
+    return arguments
+
+
 class BedrockRuntime:
-    """The object :func:`client` returns: ``invoke_model_with_response_stream``, ``exceptions``, ``meta``."""
+    """The object :func:`client` returns: the operations below, ``exceptions`` and ``meta``."""
 
     exceptions = _EXCEPTIONS
 
@@ -403,61 +600,60 @@ class BedrockRuntime:
         """The :class:`client.BedrockRuntimeClient` underneath."""
         return self._native
 
-    def invoke_model_with_response_stream(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """boto3's ``invoke_model_with_response_stream(modelId=..., body=..., ...)`` (keywords only)."""
+    def _check_arguments(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], parameters: tuple[str, ...]
+    ) -> None:
         if args:
-            raise TypeError("invoke_model_with_response_stream() only accepts keyword arguments.")
+            raise TypeError(f"{method}() only accepts keyword arguments.")
         for name in kwargs:
+            if name in parameters:
+                continue
             if name in _KNOWN_UNSUPPORTED:
                 raise ParamValidationError(f'Parameter "{name}" is not supported by client.compat')
-            if name not in _PARAMETERS:
-                raise ParamValidationError(
-                    f'Unknown parameter in input: "{name}", must be one of: {", ".join(_PARAMETERS)}'
-                )
+            raise ParamValidationError(
+                f'Unknown parameter in input: "{name}", must be one of: {", ".join(parameters)}'
+            )
         if "modelId" not in kwargs:
             raise ParamValidationError('Missing required parameter in input: "modelId"')
-        body = kwargs.get("body", b"")
-        if hasattr(body, "read"):
-            body = body.read()
-        options: dict[str, Any] = {
-            "trace": kwargs.get("trace"),
-            "guardrail_identifier": kwargs.get("guardrailIdentifier"),
-            "guardrail_version": kwargs.get("guardrailVersion"),
-            "performance_config_latency": kwargs.get("performanceConfigLatency"),
-            "service_tier": kwargs.get("serviceTier"),
-        }
-        if kwargs.get("contentType") is not None:
-            options["content_type"] = kwargs["contentType"]
-        if kwargs.get("accept") is not None:
-            options["accept"] = kwargs["accept"]
+
+    def _translate(self, err: BedrockRuntimeError, operation_name: str) -> BaseException:
+        """The error boto3 raises for the same failure (our own error when boto3 has none for it)."""
+        if isinstance(
+            err, (StreamError, EndpointConnectionError, UnexpectedResponseError, ParamValidationError)
+        ):
+            return err
+        if err.in_stream:
+            return _in_stream_error(err, operation_name)
+        if err.status_code is None:
+            return err
+        response = error_response(
+            err.status_code,
+            err.headers,
+            err.body or b"",
+            retries=err.retry_attempts,
+            attempts=err.retry_attempts + 1,
+            max_attempts=self._max_attempts,
+        )
+        code = response["Error"]["Code"]
+        cls = _MODELED.get(code, ClientError) if isinstance(code, str) else ClientError
+        error = cls(response, operation_name)
+        error.__cause__ = err
+        return error
+
+    def _response_metadata(self, status: int, headers: Mapping[str, str], retries: int) -> dict[str, Any]:
+        return _metadata(status, headers, retries, retries + 1, self._max_attempts, request_id=True)
+
+    def invoke_model_with_response_stream(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``invoke_model_with_response_stream(modelId=..., body=..., ...)`` (keywords only)."""
+        self._check_arguments("invoke_model_with_response_stream", args, kwargs, _PARAMETERS)
+        body, options = _invoke_options(kwargs)
         try:
             stream = self._native.invoke_model_with_response_stream(kwargs["modelId"], body, **options)
-        except (StreamError, EndpointConnectionError, UnexpectedResponseError, ParamValidationError):
-            raise
         except BedrockRuntimeError as err:
-            if err.in_stream:
-                raise _in_stream_error(err) from err
-            if err.status_code is None:
-                raise
-            response = error_response(
-                err.status_code,
-                err.headers,
-                err.body or b"",
-                retries=err.retry_attempts,
-                attempts=err.retry_attempts + 1,
-                max_attempts=self._max_attempts,
-            )
-            code = response["Error"]["Code"]
-            cls = _MODELED.get(code, ClientError) if isinstance(code, str) else ClientError
-            raise cls(response, OPERATION_NAME) from err
+            raise self._translate(err, OPERATION_NAME) from err
         result: dict[str, Any] = {
-            "ResponseMetadata": _metadata(
-                stream.status_code,
-                stream.headers,
-                stream.retry_attempts,
-                stream.retry_attempts + 1,
-                self._max_attempts,
-                request_id=True,
+            "ResponseMetadata": self._response_metadata(
+                stream.status_code, stream.headers, stream.retry_attempts
             )
         }
         if stream.content_type is not None:
@@ -468,6 +664,78 @@ class BedrockRuntime:
             result["serviceTier"] = stream.service_tier
         result["body"] = EventStream(stream)
         return result
+
+    def invoke_model(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``invoke_model(modelId=..., body=..., ...)``: ``body`` is a :class:`StreamingBody`."""
+        self._check_arguments("invoke_model", args, kwargs, _PARAMETERS)
+        body, options = _invoke_options(kwargs)
+        try:
+            answer = self._native.invoke_model(kwargs["modelId"], body, **options)
+        except BedrockRuntimeError as err:
+            raise self._translate(err, "InvokeModel") from err
+        result: dict[str, Any] = {
+            "ResponseMetadata": self._response_metadata(200, answer.headers, answer.retry_attempts)
+        }
+        if answer.content_type is not None:
+            result["contentType"] = answer.content_type
+        if answer.performance_config_latency is not None:
+            result["performanceConfigLatency"] = answer.performance_config_latency
+        if answer.service_tier is not None:
+            result["serviceTier"] = answer.service_tier
+        result["body"] = StreamingBody(answer.body)
+        return result
+
+    def converse(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``converse(modelId=..., messages=[...], ...)``: the answer, with ``ResponseMetadata``."""
+        self._check_arguments("converse", args, kwargs, _CONVERSE_PARAMETERS)
+        try:
+            # (Any: the native converse methods are the lead's, typed in runtime.py.)
+            response = cast(Any, self._native).converse(
+                kwargs["modelId"], kwargs.get("messages"), **_converse_options(kwargs)
+            )
+        except BedrockRuntimeError as err:
+            raise self._translate(err, "Converse") from err
+        return {
+            "ResponseMetadata": self._response_metadata(200, response.headers, response.retry_attempts),
+            **response.to_dict(),
+        }
+
+    def converse_stream(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``converse_stream(modelId=..., messages=[...], ...)``: ``{"stream", "ResponseMetadata"}``.
+
+        Iterate ``response["stream"]`` for boto3's event dicts (``{"contentBlockDelta": {...}}``...).
+        """
+        self._check_arguments("converse_stream", args, kwargs, _CONVERSE_PARAMETERS)
+        try:
+            stream = cast(Any, self._native).converse_stream(
+                kwargs["modelId"], kwargs.get("messages"), **_converse_options(kwargs)
+            )
+        except BedrockRuntimeError as err:
+            raise self._translate(err, "ConverseStream") from err
+        return {
+            "ResponseMetadata": self._response_metadata(200, stream.headers, stream.retry_attempts),
+            "stream": ConverseEventStream(stream, self),
+        }
+
+    def count_tokens(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``count_tokens(modelId=..., input={"invokeModel": {"body"}} | {"converse": {...}})``."""
+        self._check_arguments("count_tokens", args, kwargs, ("modelId", "input"))
+        if "input" not in kwargs:
+            raise ParamValidationError('Missing required parameter in input: "input"')
+        arguments = _count_tokens_arguments(kwargs["input"])
+        native = self._native
+        try:
+            # The native count_tokens() returns the bare count; boto3's answer also has the response's
+            # headers and retries, so this drives the same prepared request and flow and keeps them.
+            prepared = native._prepare_count_tokens(kwargs["modelId"], arguments)
+            accepted, _ = native._run(native._flow(prepared, native._policy()))
+            tokens = native._count_tokens_answer(accepted)
+        except BedrockRuntimeError as err:
+            raise self._translate(err, "CountTokens") from err
+        return {
+            "ResponseMetadata": self._response_metadata(200, accepted.head.headers, accepted.retries),
+            "inputTokens": tokens,
+        }
 
     def close(self) -> None:
         """Close the connection pool."""

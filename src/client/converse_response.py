@@ -27,7 +27,7 @@ from __future__ import annotations
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .converse_events import (
@@ -113,6 +113,10 @@ class ConverseResponse:
     performance_config: dict[str, Any] | None = None
     service_tier: dict[str, Any] | None = None
     request_id: str | None = None
+    #: The response headers (lower-case names), when known; not part of equality.
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    #: Retries made before this answer was accepted; not part of equality.
+    retry_attempts: int = field(default=0, compare=False)
 
     @property
     def message(self) -> dict[str, Any]:
@@ -160,8 +164,17 @@ class ConverseResponse:
         return answer
 
     @classmethod
-    def from_answer(cls, answer: Mapping[str, Any], *, request_id: str | None = None) -> ConverseResponse:
+    def from_answer(
+        cls,
+        answer: Mapping[str, Any],
+        *,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_attempts: int = 0,
+    ) -> ConverseResponse:
         """Build from Converse's parsed JSON answer (base64 members are decoded to ``bytes``, as boto3 does).
+
+        ``request_id``, ``headers`` (lower-case names) and ``retry_attempts`` describe the HTTP exchange.
 
         Raises :class:`~client.errors.UnexpectedResponseError` when the answer lacks its required members.
         """
@@ -202,6 +215,8 @@ class ConverseResponse:
             _object_or_none(answer.get("performanceConfig")),
             _object_or_none(answer.get("serviceTier")),
             request_id,
+            {name.lower(): value for name, value in headers.items()} if headers is not None else {},
+            retry_attempts,
         )
 
 
@@ -383,6 +398,9 @@ def _join_image(header: dict[str, Any], pieces: list[ImageDelta]) -> dict[str, A
 class ConverseAccumulator:
     """Folds ConverseStream events into a :class:`ConverseResponse` (the rules are in the module docstring).
 
+    ``request_id``, ``headers`` and ``retry_attempts`` (of the stream's HTTP response) are passed on to the
+    response.
+
     ``add(event)`` for each event as it comes (cheap: a list append for a text delta), then ``finish()``.
     A tool-use block's input is parsed at its ``contentBlockStop``, so :class:`ToolInputError` is raised by
     the ``add`` of that event.
@@ -391,14 +409,24 @@ class ConverseAccumulator:
     __slots__ = (
         "_additional",
         "_blocks",
+        "_headers",
         "_metadata",
         "_request_id",
+        "_retry_attempts",
         "_role",
         "_stop_reason",
     )
 
-    def __init__(self, *, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_attempts: int = 0,
+    ) -> None:
         self._request_id = request_id
+        self._headers = dict(headers) if headers is not None else {}
+        self._retry_attempts = retry_attempts
         self._blocks: dict[int, _Block] = {}
         self._role: str | None = None
         self._stop_reason: str | None = None
@@ -485,4 +513,6 @@ class ConverseAccumulator:
             metadata.performance_config if metadata is not None else None,
             metadata.service_tier if metadata is not None else None,
             self._request_id,
+            self._headers,
+            self._retry_attempts,
         )
