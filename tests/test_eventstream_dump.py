@@ -24,8 +24,16 @@ BEDROCK = ROOT / "fixtures" / "bedrock"
 STREAMS = sorted(p.stem for p in BEDROCK.glob("*.bin"))
 
 
-def expected_lines(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (BEDROCK / f"{name}.jsonl").read_text().splitlines()]
+def expected_lines(name: str, *, bedrock: bool = True) -> list[dict[str, Any]]:
+    """The fixture's expected dump; without ``bedrock``, minus what only Bedrock's own tools add.
+
+    ``python -m eventstream`` knows the format only; ``bedrock-stream decode`` adds each chunk's decoded
+    ``bytes`` (``chunk``, ``chunk_text``, ``chunk_base64``, ``chunk_error``).
+    """
+    lines = [json.loads(line) for line in (BEDROCK / f"{name}.jsonl").read_text().splitlines()]
+    if not bedrock:
+        lines = [{key: value for key, value in line.items() if not key.startswith("chunk")} for line in lines]
+    return lines
 
 
 def run_dump(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, Any]], str]:
@@ -62,11 +70,30 @@ def test_fixtures_regenerate_byte_for_byte(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", STREAMS)
 def test_dump_prints_the_expected_decoded_form(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, lines, err = run_dump(capsys, str(BEDROCK / f"{name}.bin"))
-    assert lines == expected_lines(name)
+    assert lines == expected_lines(name, bedrock=False)
+    assert not any(key.startswith("chunk") for line in lines for key in line)  # no Bedrock knowledge
     if name == "claude_truncated":
         assert status == 1 and "TruncatedStream" in err
     else:
         assert status == 0 and err == ""
+
+
+@pytest.mark.parametrize("name", STREAMS)
+def test_bedrock_stream_decode_adds_the_chunks(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``bedrock-stream decode`` prints the format's dump plus each Bedrock chunk's decoded ``bytes``."""
+    from client.cli import main as cli_main
+
+    status = cli_main(["decode", str(BEDROCK / f"{name}.bin")])
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    if name == "claude_truncated":
+        # The bad frame's line now also shows its headers when they parse; the rest is the fixture.
+        assert status == 1 and "TruncatedStream" in captured.err
+        assert lines[:-1] == expected_lines(name)[:-1]
+        assert {k: v for k, v in lines[-1].items() if k != "headers"} == expected_lines(name)[-1]
+    else:
+        assert status == 0 and lines == expected_lines(name)
+    assert "a bare event stream" in captured.err
 
 
 def test_claude_stream_decodes_to_the_model_events() -> None:
@@ -139,7 +166,7 @@ def test_dump_reads_standard_input(
     raw = (BEDROCK / "error_message.bin").read_bytes()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
     status, lines, _ = run_dump(capsys, "-")
-    assert status == 0 and lines == expected_lines("error_message")
+    assert status == 0 and lines == expected_lines("error_message", bedrock=False)
 
 
 def test_dump_reports_a_bad_frame_with_offset_and_prelude(
@@ -194,17 +221,21 @@ def test_dump_shows_every_header_type(capsys: pytest.CaptureFixture[str], tmp_pa
     assert lines[1]["payload_base64"] == base64.b64encode(b"not json \xff").decode()
 
 
-def test_dump_flags_a_chunk_with_invalid_base64(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_decode_flags_a_chunk_with_invalid_base64(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from client.cli import main as cli_main
+
     path = tmp_path / "chunk.bin"
     headers = {":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}
     path.write_bytes(
         encode(Message(headers, b'{"bytes": "not base64!", "p": "ab"}'))
         + encode(Message(headers, b'{"bytes": "aGVsbG8="}'))
     )
-    status, lines, _ = run_dump(capsys, str(path))
-    assert status == 0
+    assert cli_main(["decode", str(path)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0]["chunk_error"].startswith("invalid base64")
     assert lines[1]["chunk_text"] == "hello"
+    status, dumped, _ = run_dump(capsys, str(path))  # the format's own dump leaves `bytes` alone
+    assert status == 0 and "chunk_text" not in dumped[1] and dumped[1]["payload"] == {"bytes": "aGVsbG8="}
 
 
 def test_dump_usage_and_input_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -227,7 +258,8 @@ def test_python_dash_m_eventstream(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert [json.loads(line) for line in result.stdout.splitlines()] == expected_lines("throttling_exception")
+    dumped = [json.loads(line) for line in result.stdout.splitlines()]
+    assert dumped == expected_lines("throttling_exception", bedrock=False)
     cut = tmp_path / "cut.bin"
     cut.write_bytes((BEDROCK / "throttling_exception.bin").read_bytes()[:-3])
     result = subprocess.run(
@@ -258,3 +290,21 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     assert json.loads(first)["offset"] == 0
     assert status == 0, error
     assert error == ""
+
+
+def test_dump_of_an_empty_or_text_input_is_an_error_with_a_hint(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    assert main([str(empty)]) == 1
+    assert "empty" in capsys.readouterr().err
+    saved = tmp_path / "error.json"
+    saved.write_bytes(b'{"message": "Too many requests, please wait before trying again."}')
+    status, lines, err = run_dump(capsys, str(saved))
+    assert status == 1 and lines[-1]["offset"] == 0
+    assert "looks like JSON text" in err and "not an event stream" in err
+    capture = tmp_path / "capture.http"
+    capture.write_bytes(b"HTTP/1.1 200 OK\r\ncontent-type: application/vnd.amazon.eventstream\r\n\r\n")
+    status, _, err = run_dump(capsys, str(capture))
+    assert status == 1 and "looks like HTTP text" in err

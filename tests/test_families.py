@@ -20,6 +20,7 @@ from client.families import (
     InvocationMetrics,
     Transcript,
     Usage,
+    build_body,
     detect_family,
     family_of,
     parse_chunk,
@@ -467,3 +468,59 @@ def test_transcript_keeps_errors_and_latest_values() -> None:
     assert transcript.error == ChunkError("overloaded_error", "Overloaded")
     assert transcript.errors == [ChunkError("overloaded_error", "Overloaded")]
     assert transcript.finished
+
+
+# --- round trip: the body we build -> the emulator's answer -> parse_chunk ---
+
+# The family's own "stopped because of the length limit" reason.
+_LENGTH_STOP = {
+    Family.ANTHROPIC: "max_tokens",
+    Family.NOVA: "max_tokens",
+    Family.TITAN_TEXT: "LENGTH",
+    Family.LLAMA: "length",
+    Family.MISTRAL: "length",
+    Family.COHERE: "MAX_TOKENS",
+}
+_ROUND_TRIP_MODELS = {
+    Family.ANTHROPIC: "anthropic.claude-3-haiku-20240307-v1:0",
+    Family.NOVA: "amazon.nova-lite-v1:0",
+    Family.TITAN_TEXT: "amazon.titan-text-express-v1",
+    Family.LLAMA: "meta.llama3-8b-instruct-v1:0",
+    Family.MISTRAL: "mistral.mistral-7b-instruct-v0:2",
+    Family.COHERE: "cohere.command-r-v1:0",
+}
+
+
+def _answer(bedrock: Any, model_id: str, body: dict[str, Any]) -> Transcript:
+    transcript = Transcript()
+    family = family_of(model_id)
+    with bedrock.invoke_model_with_response_stream(model_id, body) as stream:
+        for chunk in stream:
+            transcript.feed(family, chunk.json())
+    return transcript
+
+
+@pytest.mark.parametrize("family", list(Family))
+def test_round_trip_body_emulator_parse_chunk(family: Family) -> None:
+    """Every family's body is read as meant: the prompt reaches the answer, max_tokens shortens it."""
+    from client import BedrockRuntimeClient
+    from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Emulator
+    from sigv4 import Credentials
+
+    model_id = _ROUND_TRIP_MODELS[family]
+    assert family_of(model_id) is family
+    keys = Credentials(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY)
+    with (
+        Emulator() as emu,
+        BedrockRuntimeClient("us-east-1", credentials=keys, endpoint_url=emu.url) as bedrock,
+    ):
+        full = _answer(bedrock, model_id, build_body(family, "Why stream answers?"))
+        short = _answer(bedrock, model_id, build_body(family, "Why stream answers?", max_tokens=3))
+    assert full.text.startswith("You asked: Why stream answers?")
+    assert full.finished and full.error is None
+    assert full.stop_reason != _LENGTH_STOP[family]
+    assert full.usage is not None and full.usage.input_tokens and full.usage.output_tokens
+    # The length limit is read: the answer is cut to 3 words with the family's length stop reason.
+    assert len(short.text.split()) == 3, short.text
+    assert short.stop_reason == _LENGTH_STOP[family]
+    assert short.usage is not None and short.usage.output_tokens == 3

@@ -45,6 +45,11 @@ Formats, as verified (sources in brackets; "docs" = the AWS Bedrock user guide "
   "outputTokenCount", "invocationLatency", "firstByteLatency"}`` (sometimes ``cacheReadInputTokenCount`` /
   ``cacheWriteInputTokenCount``) to the last chunk.
 
+Request bodies (:func:`build_body`), one per family, as the same pages document them; for Amazon Nova the
+Invoke API's ``inferenceConfig`` takes ``max_new_tokens`` (Nova user guide, "Complete request schema"; the
+Converse API's ``maxTokens`` is a different document). Everything per family is a row of a dict keyed by
+:class:`Family` (body builder, chunk parser), so a new family is one row in each, not a branch in each.
+
 Malformed input never raises: a field of the wrong type is treated as absent, a non-mapping event or an
 unknown shape gives an empty :class:`ChunkInfo`. Only the first element of Mistral ``outputs``/``choices``
 and Cohere ``generations`` is read (Bedrock streams a single generation).
@@ -53,7 +58,7 @@ and Cohere ``generations`` is read (Bedrock streams a single generation).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeAlias
@@ -66,6 +71,7 @@ __all__ = [
     "InvocationMetrics",
     "Transcript",
     "Usage",
+    "build_body",
     "detect_family",
     "family_of",
     "parse_chunk",
@@ -92,7 +98,6 @@ class Family(str, Enum):
 _ARN = re.compile(r"arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]{1,20}:(?:[0-9]{12})?:([a-z-]+)/(.+)", re.ASCII)
 # Region-group prefixes of cross-region inference profiles: us., eu., apac., global., us-gov., jp., au., ...
 _PROFILE_PREFIX = re.compile(r"[a-z]{2,6}(?:-[a-z]{2,4})?", re.ASCII)
-_PROVIDERS = frozenset({"anthropic", "amazon", "meta", "mistral", "cohere"})
 # Amazon Nova ids that are not text models (image, video, speech-to-speech, embeddings).
 _NOVA_NOT_TEXT = re.compile(r"canvas|reel|sonic|embed", re.ASCII)
 
@@ -115,27 +120,93 @@ def family_of(model_id: str) -> Family | None:
             return None
         ident = match.group(2)
     parts = ident.lower().split(".")
-    if len(parts) >= 2 and parts[0] in _PROVIDERS:
+    if len(parts) >= 2 and parts[0] in _BY_PROVIDER:
         provider, model = parts[0], ".".join(parts[1:])
-    elif len(parts) >= 3 and _PROFILE_PREFIX.fullmatch(parts[0]) and parts[1] in _PROVIDERS:
+    elif len(parts) >= 3 and _PROFILE_PREFIX.fullmatch(parts[0]) and parts[1] in _BY_PROVIDER:
         provider, model = parts[1], ".".join(parts[2:])
     else:
         return None
     if not model:
         return None
-    if provider == "anthropic":
-        return Family.ANTHROPIC
-    if provider == "amazon":
-        if model.startswith("nova-") and _NOVA_NOT_TEXT.search(model) is None:
-            return Family.NOVA
-        if model.startswith(("titan-text-", "titan-tg1")):
-            return Family.TITAN_TEXT
-        return None
-    if provider == "meta":
-        return Family.LLAMA if model.startswith("llama") else None
-    if provider == "mistral":
-        return Family.MISTRAL
-    return Family.COHERE if model.startswith("command") else None
+    return _BY_PROVIDER[provider](model)
+
+
+def _amazon(model: str) -> Family | None:
+    if model.startswith("nova-") and _NOVA_NOT_TEXT.search(model) is None:
+        return Family.NOVA
+    if model.startswith(("titan-text-", "titan-tg1")):
+        return Family.TITAN_TEXT
+    return None
+
+
+# Provider prefix of a model id -> the family of the model named after it (None: not a text model we know).
+_BY_PROVIDER: dict[str, Callable[[str], Family | None]] = {
+    "anthropic": lambda model: Family.ANTHROPIC,
+    "amazon": _amazon,
+    "meta": lambda model: Family.LLAMA if model.startswith("llama") else None,
+    "mistral": lambda model: Family.MISTRAL,
+    "cohere": lambda model: Family.COHERE if model.startswith("command") else None,
+}
+
+
+# --- request bodies ---
+
+DEFAULT_MAX_TOKENS = 512
+_LLAMA3_TEMPLATE = (
+    "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>"
+    "<|start_header_id|>assistant<|end_header_id|>\n\n"
+)
+
+
+def _anthropic_body(prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
+    }
+
+
+def _nova_body(prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {
+        "schemaVersion": "messages-v1",
+        "messages": [{"role": "user", "content": [{"text": prompt}]}],
+        "inferenceConfig": {"max_new_tokens": max_tokens},
+    }
+
+
+def _titan_body(prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {"inputText": prompt, "textGenerationConfig": {"maxTokenCount": max_tokens}}
+
+
+def _llama_body(prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {"prompt": _LLAMA3_TEMPLATE.format(prompt), "max_gen_len": max_tokens}
+
+
+def _mistral_body(prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {"prompt": f"<s>[INST] {prompt} [/INST]", "max_tokens": max_tokens}
+
+
+def _cohere_body(prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {"message": prompt, "max_tokens": max_tokens}
+
+
+_BODIES: dict[Family, Callable[[str, int], dict[str, Any]]] = {
+    Family.ANTHROPIC: _anthropic_body,
+    Family.NOVA: _nova_body,
+    Family.TITAN_TEXT: _titan_body,
+    Family.LLAMA: _llama_body,
+    Family.MISTRAL: _mistral_body,
+    Family.COHERE: _cohere_body,
+}
+
+
+def build_body(family: Family, prompt: str, max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    """The InvokeModel request body asking a model of ``family`` to answer ``prompt`` (the family's format).
+
+    ``max_tokens`` goes into the family's own length field (``max_tokens``, Nova's
+    ``inferenceConfig.max_new_tokens``, Titan's ``maxTokenCount``, Llama's ``max_gen_len``).
+    """
+    return _BODIES[Family(family)](prompt, max_tokens)
 
 
 # --- parsed chunk ---
@@ -379,6 +450,16 @@ def _cohere(event: Mapping[Any, Any]) -> _Parsed:
     return text, stop, usage, final or (kind is None and stop is not None)
 
 
+_PARSERS: dict[Family, Callable[[Mapping[Any, Any]], _Parsed]] = {
+    Family.ANTHROPIC: _anthropic,
+    Family.NOVA: _nova,
+    Family.TITAN_TEXT: _titan,
+    Family.LLAMA: _llama,
+    Family.MISTRAL: _mistral,
+    Family.COHERE: _cohere,
+}
+
+
 def parse_chunk(family: Family | None, event: Mapping[str, Any]) -> ChunkInfo:
     """Parse one chunk's decoded JSON (``json.loads(chunk.bytes)``) of a model of ``family``.
 
@@ -395,21 +476,8 @@ def parse_chunk(family: Family | None, event: Mapping[str, Any]) -> ChunkInfo:
         return ChunkInfo(metrics=metrics, error=error, is_final=True)
     if family is None:
         family = detect_family(event)
-    if family is Family.ANTHROPIC:
-        parsed = _anthropic(event)
-    elif family is Family.NOVA:
-        parsed = _nova(event)
-    elif family is Family.TITAN_TEXT:
-        parsed = _titan(event)
-    elif family is Family.LLAMA:
-        parsed = _llama(event)
-    elif family is Family.MISTRAL:
-        parsed = _mistral(event)
-    elif family is Family.COHERE:
-        parsed = _cohere(event)
-    else:
-        parsed = ("", None, None, False)
-    text, stop, usage, final = parsed
+    parser = _PARSERS.get(family) if family is not None else None
+    text, stop, usage, final = parser(event) if parser is not None else ("", None, None, False)
     final = final or metrics is not None
     if not (text or stop is not None or usage is not None or metrics is not None or final):
         return _EMPTY
