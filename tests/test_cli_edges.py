@@ -403,3 +403,24 @@ def test_serve_flags_an_emulator_does_not_know_are_one_line(
     )
     assert main(["serve", "--port", "0", "--replay", str(tmp_path / "missing.bin")]) == 2
     assert "no such file" in one_line_error(capsys.readouterr().err)
+
+
+def test_the_cli_streams_on_the_transport_the_library_would_choose(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from client import cli
+    from client.stdlib_transport import StdlibTransport
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(cli._wire("https://bedrock-runtime.us-east-1.amazonaws.com"), StdlibTransport)
+    # A proxy that applies to the endpoint: httpx's transport, carrying that proxy (a client given
+    # transport= would otherwise ignore the environment's proxies).
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    wire = cli._wire("https://bedrock-runtime.us-east-1.amazonaws.com")
+    assert isinstance(wire, httpx.HTTPTransport)
+    assert type(wire._pool).__name__ == "HTTPProxy"  # httpcore's proxy pool
+    monkeypatch.setenv("NO_PROXY", "bedrock-runtime.us-east-1.amazonaws.com")
+    assert isinstance(cli._wire("https://bedrock-runtime.us-east-1.amazonaws.com"), StdlibTransport)
+    monkeypatch.setenv("BEDROCK_STREAM_TRANSPORT", "httpx")
+    assert isinstance(cli._wire("https://bedrock-runtime.us-east-1.amazonaws.com"), httpx.HTTPTransport)

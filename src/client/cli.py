@@ -314,8 +314,28 @@ class _Recorder:
         self._file = self._meta = None
 
 
-def _http_client(recorder: _Recorder, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Client:
-    """An httpx.Client whose event-stream responses pass through ``recorder`` as they are read."""
+def _wire(endpoint: str) -> httpx.BaseTransport:
+    """The transport the library's sync client would pick for ``endpoint`` (StdlibTransport unless httpx's
+    proxy rules send it through a proxy, or ``BEDROCK_STREAM_TRANSPORT`` says otherwise)."""
+    import httpx  # noqa: PLC0415
+
+    from client.transport_choice import choose_transport, environment_proxies, proxy_for  # noqa: PLC0415
+
+    proxies = environment_proxies()
+    if choose_transport(endpoint, environ=os.environ, proxies=proxies) == "stdlib":
+        from client.stdlib_transport import StdlibTransport  # noqa: PLC0415
+
+        return StdlibTransport()
+    # A client given transport= ignores the proxy environment, so the proxy that applies is passed on here.
+    proxy = proxy_for(endpoint, proxies)
+    return httpx.HTTPTransport(proxy=proxy) if proxy else httpx.HTTPTransport()
+
+
+def _http_client(
+    recorder: _Recorder, headers: dict[str, str], timeout: httpx.Timeout, endpoint: str
+) -> httpx.Client:
+    """An httpx.Client whose event-stream responses pass through ``recorder`` as they are read, on the same
+    transport the library's sync client would choose for ``endpoint``."""
     import httpx  # noqa: PLC0415
 
     class _TeeStream(httpx.SyncByteStream):
@@ -332,7 +352,7 @@ def _http_client(recorder: _Recorder, headers: dict[str, str], timeout: httpx.Ti
 
     class _RecordingTransport(httpx.BaseTransport):
         def __init__(self) -> None:
-            self._inner = httpx.HTTPTransport()
+            self._inner = _wire(endpoint)
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             response = self._inner.handle_request(request)
@@ -573,6 +593,14 @@ def _connection(args: argparse.Namespace) -> _Connection:
     return _Connection(credentials, bearer_token, region, endpoint_url, fault_headers)
 
 
+def _endpoint_of(conn: _Connection) -> str:
+    if conn.endpoint_url is not None:
+        return conn.endpoint_url
+    from client.request import default_endpoint  # noqa: PLC0415
+
+    return default_endpoint(conn.region) if conn.region else "https://bedrock-runtime.amazonaws.com"
+
+
 def _client(args: argparse.Namespace, conn: _Connection, http: httpx.Client) -> BedrockRuntimeClient:
     from client import BedrockRuntimeClient  # noqa: PLC0415
 
@@ -594,7 +622,7 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
     recorder = _Recorder(args.record)
     restore = _stop_on_signals()
     try:
-        http = _http_client(recorder, conn.fault_headers, _timeout(args))
+        http = _http_client(recorder, conn.fault_headers, _timeout(args), _endpoint_of(conn))
         with http, _client(args, conn, http) as bedrock:
             return _stream_answer(
                 bedrock, job, recorder, out=sys.stdout, err=sys.stderr, summary=not args.quiet
@@ -715,7 +743,7 @@ def _cmd_converse(args: argparse.Namespace) -> int:
     recorder = _Recorder(args.record)
     restore = _stop_on_signals()
     try:
-        http = _http_client(recorder, conn.fault_headers, _timeout(args))
+        http = _http_client(recorder, conn.fault_headers, _timeout(args), _endpoint_of(conn))
         with http, _client(args, conn, http) as bedrock:
             return _stream_converse(
                 bedrock,
@@ -768,7 +796,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 if args.fault:
                     err.write(f"  fault    {args.fault}\n")
                 err.write(style.reset)
-            http = _http_client(recorder, fault_headers, _timeout(args))
+            http = _http_client(recorder, fault_headers, _timeout(args), emu.url)
             status = EXIT_OK
             with (
                 http,
