@@ -430,12 +430,6 @@ CONVERSE_ANSWERS = [
     "pydantic-ai__converse_openai.gpt-oss-120b-1-0_200_9cc96380.json",
 ]
 MESSAGES = [{"role": "user", "content": [{"text": "What is 2 + 2? \u00e9"}]}]
-# The Converse client methods are the lead's (client.runtime); until they are on main, the tests of the
-# compat methods that call them cannot run. Marked so: they run as soon as the methods exist.
-needs_native_converse = pytest.mark.skipif(
-    not hasattr(client.BedrockRuntimeClient, "converse_stream"),
-    reason="PENDING: BedrockRuntimeClient.converse / converse_stream not merged yet (lead's runtime.py)",
-)
 
 
 def _observe_op(make: Any, method: str, **kwargs: Any) -> Outcome:
@@ -673,7 +667,6 @@ def test_converse_event_stream_yields_boto3_dicts_and_maps_errors() -> None:
     bedrock.close()
 
 
-@needs_native_converse
 @pytest.mark.parametrize("name", CONVERSE_STREAMS, ids=lambda n: n[:60])
 def test_converse_stream_matches_boto3_on_real_recordings(loopback: Loopback, name: str) -> None:
     data = (REAL_DATA / name).read_bytes()
@@ -684,7 +677,6 @@ def test_converse_stream_matches_boto3_on_real_recordings(loopback: Loopback, na
     assert got.result is not None and got.result["ResponseMetadata"]["RequestId"] == "3c5b8a55-4444"
 
 
-@needs_native_converse
 @pytest.mark.parametrize("name", CONVERSE_ANSWERS, ids=lambda n: n[:60])
 def test_converse_matches_boto3_on_real_recordings(loopback: Loopback, name: str) -> None:
     reply = _json_reply((REAL_DATA / name).read_bytes())
@@ -700,7 +692,6 @@ def test_converse_matches_boto3_on_real_recordings(loopback: Loopback, name: str
     assert ours.target == theirs.target and json.loads(ours.body) == json.loads(theirs.body)
 
 
-@needs_native_converse
 @pytest.mark.parametrize(
     "exception_type",
     [
@@ -725,7 +716,6 @@ def test_converse_stream_in_stream_exceptions_match_boto3(loopback: Loopback, ex
     assert got.error_response == {"Error": {"Code": exception_type, "Message": payload["message"]}}
 
 
-@needs_native_converse
 @pytest.mark.parametrize(("name", "status", "extra"), DOCUMENTED[:7])
 def test_converse_http_errors_match_boto3(
     loopback: Loopback, name: str, status: int, extra: dict[str, Any]
@@ -736,7 +726,6 @@ def test_converse_http_errors_match_boto3(
         assert got.error_class == name
 
 
-@needs_native_converse
 def test_converse_stream_without_message_stop_raises_where_boto3_ends_silently(loopback: Loopback) -> None:
     frames = eventstream_frames((REAL_DATA / CONVERSE_STREAMS[-1]).read_bytes())
     cut = b"".join(frames[:-2])  # everything before messageStop and metadata
