@@ -388,3 +388,33 @@ def test_http_details_are_carried_but_not_compared() -> None:
     # The same answer is the same response, however it travelled.
     assert answered == streamed
     assert "headers" not in repr(answered)
+
+
+@given(
+    answer=st.dictionaries(
+        st.sampled_from(["output", "stopReason", "usage", "metrics", "trace"]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(
+                        ["message", "role", "content", "text", "toolUse", "citationsContent", "image"]
+                    ),
+                    inner,
+                    max_size=3,
+                )
+            ),
+            max_leaves=12,
+        ),
+    )
+)
+def test_from_answer_on_any_json_builds_or_raises_a_documented_error(answer: dict[str, Any]) -> None:
+    try:
+        response = ConverseResponse.from_answer(answer)
+    except UnexpectedResponseError:
+        return
+    # The views never raise on what was accepted.
+    assert isinstance(response.text, str)
+    assert isinstance(response.tool_uses, list)
+    assert response.to_dict()["stopReason"] == answer["stopReason"]

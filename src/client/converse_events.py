@@ -504,7 +504,7 @@ def _parse(payload: bytes) -> Any:
     try:
         text = payload.decode()
         parsed, end = _scan_once(text, 0)
-    except (UnicodeDecodeError, StopIteration, ValueError):
+    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError):
         return _loads(payload)
     if end != len(text):
         # Trailing whitespace is allowed, anything else raises: json.loads has the rules.
@@ -515,7 +515,7 @@ def _parse(payload: bytes) -> Any:
 def _unknown_event(event_type: str, payload: bytes) -> UnknownEvent:
     try:
         parsed = _loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return UnknownEvent(event_type, payload)
     if type(parsed) is dict:
         parsed.pop("p", None)
@@ -551,7 +551,8 @@ def type_converse_message(
             return _unknown_event(event_type, payload)
         try:
             parsed = _parse(payload)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # (RecursionError: JSON nested deeper than the interpreter's stack; not a Converse event.)
             raise StreamError(
                 f"{event_type} event #{index} has a payload that is not JSON: {exc}", request_id=request_id
             ) from exc

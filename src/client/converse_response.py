@@ -128,18 +128,24 @@ class ConverseResponse:
         """The text of the answer: its text blocks (and the text of its cited blocks), joined."""
         parts: list[str] = []
         for block in self.content:
-            if "text" in block:
-                parts.append(block["text"])
-            elif "citationsContent" in block:
-                parts.extend(item.get("text", "") for item in block["citationsContent"].get("content", ()))
+            text = block.get("text")
+            if isinstance(text, str):
+                parts.append(text)
+                continue
+            cited = block.get("citationsContent")
+            items = cited.get("content") if isinstance(cited, dict) else None
+            for item in items if isinstance(items, list) else ():
+                if isinstance(item, dict) and isinstance(item.get("text"), str):
+                    parts.append(item["text"])
         return "".join(parts)
 
     @property
     def tool_uses(self) -> list[ToolUse]:
         """The tool calls of the answer, in order."""
         return [
-            ToolUse(use["toolUseId"], use["name"], use.get("input"), use.get("type"))
-            for use in (block["toolUse"] for block in self.content if "toolUse" in block)
+            ToolUse(use.get("toolUseId") or "", use.get("name") or "", use.get("input"), use.get("type"))
+            for use in (block.get("toolUse") for block in self.content)
+            if isinstance(use, dict)
         ]
 
     @property
