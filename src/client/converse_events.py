@@ -556,6 +556,20 @@ def type_converse_message(
             raise StreamError(
                 f"{event_type} event #{index} has a payload that is not JSON: {exc}", request_id=request_id
             ) from exc
+        if builder is _content_block_delta and type(parsed) is dict:
+            # Hot path, inlined: a text delta is nearly every event of an answer. Anything else (another
+            # delta kind, a bad index or shape) goes on to the builder, which checks and names every case.
+            block = parsed.get("contentBlockIndex")
+            delta = parsed.get("delta")
+            if type(block) is int and block >= 0 and type(delta) is dict:
+                piece = delta.get("text")
+                if type(piece) is str:
+                    text_delta: Any = _new(TextDelta)
+                    _set_text(text_delta, piece)
+                    event: Any = _new(ContentBlockDelta)
+                    _set_delta_index(event, block)
+                    _set_delta_delta(event, text_delta)
+                    return event  # type: ignore[no-any-return]
         if type(parsed) is not dict:
             raise StreamError(
                 f"{event_type} event #{index} has a JSON payload that is not an object", request_id=request_id
