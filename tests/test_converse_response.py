@@ -418,3 +418,38 @@ def test_from_answer_on_any_json_builds_or_raises_a_documented_error(answer: dic
     assert isinstance(response.text, str)
     assert isinstance(response.tool_uses, list)
     assert response.to_dict()["stopReason"] == answer["stopReason"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "named"),
+    [
+        (ToolUseDelta("{}"), TextDelta("stray"), "toolUse block but also has text"),
+        (ReasoningTextDelta("r"), TextDelta("t"), "reasoning block but also has text"),
+        (ReasoningRedactedDelta(b"x"), TextDelta("t"), "text"),
+        (
+            ToolResultDelta([{"text": "r"}]),
+            ImageDelta({"bytes": b"x"}, None),
+            "toolResult block but also has image",
+        ),
+    ],
+)
+def test_a_block_mixing_known_kinds_is_an_error_not_a_silent_loss(
+    first: Any, second: Any, named: str
+) -> None:
+    accumulator = ConverseAccumulator(request_id="m")
+    accumulator.add(ContentBlockDelta(4, first))
+    accumulator.add(ContentBlockDelta(4, second))
+    accumulator.add(MessageStop("end_turn"))
+    with pytest.raises(StreamError, match="content block 4") as caught:
+        accumulator.finish()
+    assert named in str(caught.value)
+    assert caught.value.request_id == "m"
+
+
+def test_unknown_kinds_next_to_text_are_not_an_error() -> None:
+    events: list[ConverseEvent] = [
+        ContentBlockDelta(0, TextDelta("a")),
+        ContentBlockDelta(0, UnknownDelta("annotation", {"x": 1})),
+        MessageStop("end_turn"),
+    ]
+    assert _accumulate(events).content == ({"text": "a"},)
