@@ -16,7 +16,10 @@ Accumulation rules (:class:`ConverseAccumulator`), per content block, in ``conte
   non-streaming answer has it;
 * a server-side tool result (``toolResult`` start and deltas) collects its content items; an image block
   joins its bytes;
-* a delta kind this version does not know keeps its value (strings joined, anything else the last value).
+* a delta kind this version does not know keeps its value (strings joined, anything else the last value) in
+  a block of its own; next to a known kind it is left out of the block (it was yielded as an event);
+* a block that mixes known kinds its own kind has no place for (text deltas in a tool-use block...) raises
+  :class:`~client.errors.StreamError` naming the block, rather than dropping them.
 
 The stream must end with ``messageStop``: :meth:`ConverseAccumulator.finish` raises
 :class:`~client.errors.StreamError` otherwise (a cut stream is not a complete answer).
