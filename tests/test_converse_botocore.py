@@ -384,3 +384,102 @@ def test_generated_events_match_botocore(events: list[tuple[str, dict[str, Any]]
     theirs = _botocore_events(data)
     ours = [known_members(event.to_dict(), STREAM_SHAPE) for event in _our_events(data)]
     assert ours == theirs
+
+
+_answer_blocks = st.one_of(
+    st.fixed_dictionaries({"text": _small_text}),
+    st.fixed_dictionaries(
+        {
+            "toolUse": st.fixed_dictionaries(
+                {"toolUseId": _small_text, "name": _small_text, "input": _document}
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "reasoningContent": st.one_of(
+                st.fixed_dictionaries(
+                    {
+                        "reasoningText": st.fixed_dictionaries(
+                            {"text": _small_text}, optional={"signature": _small_text}
+                        )
+                    }
+                ),
+                st.fixed_dictionaries({"redactedContent": _b64}),
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "image": st.fixed_dictionaries(
+                {"format": st.just("png"), "source": st.fixed_dictionaries({"bytes": _b64})}
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "citationsContent": st.fixed_dictionaries(
+                {
+                    "content": st.lists(st.fixed_dictionaries({"text": _small_text}), max_size=2),
+                    "citations": st.lists(_citation, max_size=2),
+                }
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "toolResult": st.fixed_dictionaries(
+                {
+                    "toolUseId": _small_text,
+                    "content": st.lists(
+                        st.one_of(
+                            st.fixed_dictionaries({"text": _small_text}),
+                            st.fixed_dictionaries(
+                                {
+                                    "image": st.fixed_dictionaries(
+                                        {
+                                            "format": st.just("gif"),
+                                            "source": st.fixed_dictionaries({"bytes": _b64}),
+                                        }
+                                    )
+                                }
+                            ),
+                        ),
+                        max_size=2,
+                    ),
+                },
+                optional={"status": st.just("error")},
+            )
+        }
+    ),
+)
+
+
+@given(
+    blocks=st.lists(_answer_blocks, max_size=5),
+    usage=_usage,
+    extra=st.fixed_dictionaries(
+        {},
+        optional={
+            "additionalModelResponseFields": _document.filter(lambda v: v is not None),
+            "performanceConfig": st.fixed_dictionaries({"latency": st.just("optimized")}),
+            "serviceTier": st.fixed_dictionaries({"type": st.just("priority")}),
+        },
+    ),
+)
+def test_generated_answers_match_botocores_rest_json_parser(
+    blocks: list[dict[str, Any]], usage: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    answer = {
+        "output": {"message": {"role": "assistant", "content": blocks}},
+        "stopReason": "end_turn",
+        "usage": usage,
+        "metrics": {"latencyMs": 5},
+        **extra,
+    }
+    data = json.dumps(answer).encode()
+    parsed = create_parser("rest-json").parse(
+        {"status_code": 200, "headers": {}, "body": data}, CONVERSE_SHAPE
+    )
+    parsed.pop("ResponseMetadata")
+    assert known_members(ConverseResponse.from_answer(json.loads(data)).to_dict(), CONVERSE_SHAPE) == parsed
