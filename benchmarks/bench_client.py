@@ -9,9 +9,10 @@ clients therefore parse the same 2000 HTTP chunks and 2000 frames, and the serve
 Contenders, one full stream each per round, interleaved (the order alternates every round):
 
 * ``boto3``           -- ``invoke_model_with_response_stream`` and iterate ``response["body"]``
-* ``ours``            -- ``client.BedrockRuntimeClient``: iterate the ``ResponseStream``
-* ``ours async``      -- ``client.AsyncBedrockRuntimeClient`` on one asyncio loop
-* ``ours (stdlib transport)`` -- ``ours`` over ``client.stdlib_transport.StdlibTransport`` (http.client)
+* ``ours``            -- ``client.BedrockRuntimeClient`` as built by default (on
+  ``client.stdlib_transport.StdlibTransport``, i.e. ``http.client``): iterate the ``ResponseStream``
+* ``ours (httpx transport)`` -- the same client with ``transport="httpx"`` (httpcore + h11)
+* ``ours async``      -- ``client.AsyncBedrockRuntimeClient`` on one asyncio loop (httpx's transport)
 * ``httpx raw``       -- httpx alone: ``iter_raw()`` over the same response, nothing decoded (our floor)
 * ``urllib3 raw``     -- urllib3 alone: ``stream()`` over the same response (boto3's transport)
 
@@ -180,23 +181,24 @@ def _readline_within(process: subprocess.Popen[str], seconds: float) -> str:
 Contender = Callable[[], int]
 
 
-def ours_contender(
-    url: str, *, stdlib_transport: bool = False
-) -> tuple[Contender, Callable[[], list[bytes]]]:
+def ours_contender(url: str, *, transport: str | None = None) -> tuple[Contender, Callable[[], list[bytes]]]:
+    """The sync client with its default http client (``transport=None``) or the one ``transport`` names."""
     import httpx
 
     import client
     from client.stdlib_transport import StdlibTransport
     from sigv4 import Credentials
 
-    http = httpx.Client(transport=StdlibTransport()) if stdlib_transport else None
     bedrock = client.BedrockRuntimeClient(
         REGION,
         credentials=Credentials(ACCESS_KEY, SECRET_KEY),
         endpoint_url=url,
         max_attempts=1,
-        http_client=http,
+        transport=transport,
     )
+    expected = httpx.HTTPTransport if transport == "httpx" else StdlibTransport
+    if type(bedrock._http._transport) is not expected:
+        raise SystemExit(f"the client is on {bedrock._http._transport!r}, not {expected.__name__}")
 
     def run() -> int:
         count = 0
@@ -356,24 +358,24 @@ def interleaved(
 
 def run_benchmark(url: str, events: int, rounds: int) -> dict[str, Any]:
     ours, ours_collect = ours_contender(url)
-    ours_stdlib, ours_stdlib_collect = ours_contender(url, stdlib_transport=True)
+    ours_httpx, ours_httpx_collect = ours_contender(url, transport="httpx")
     boto, boto_collect = boto3_contender(url)
     httpx_raw, httpx_body = httpx_raw_contender(url)
     mine, theirs = ours_collect(), boto_collect()
     if mine != theirs or len(mine) != events:
         raise SystemExit(f"the clients disagree: ours {len(mine)} events, boto3 {len(theirs)}; not timing")
-    if ours_stdlib_collect() != mine:
-        raise SystemExit("ours on the stdlib transport disagrees with ours on httpx's; not timing")
+    if ours_httpx_collect() != mine:
+        raise SystemExit("ours on httpx's transport disagrees with ours on the default; not timing")
     contenders: dict[str, Contender] = {
         "boto3": boto,
         "ours": ours,
+        "ours (httpx transport)": ours_httpx,
         "ours async": ours_async_contender(url),
-        "ours (stdlib transport)": ours_stdlib,
         "httpx raw": httpx_raw,
         "urllib3 raw": urllib3_raw_contender(url),
     }
     chunks = {name: run() for name, run in contenders.items()}  # warm up; raw readers count HTTP pieces
-    for name in ("boto3", "ours", "ours async", "ours (stdlib transport)"):
+    for name in ("boto3", "ours", "ours (httpx transport)", "ours async"):
         if chunks[name] != events:
             raise SystemExit(f"{name} streamed {chunks[name]} events, expected {events}")
     for run in contenders.values():
@@ -420,10 +422,10 @@ def report(results: dict[str, Any]) -> None:
     cpu = results["cpu_us_per_event"]
     cpu_ratio = results["cpu_ratio_vs_boto3"]
     columns = f"{'per event':>12}{'(best)':>10}{'events/s':>12}{'vs boto3':>10}{'CPU':>10}{'vs boto3':>10}"
-    print(f"{'contender':<24}{columns}")
+    print(f"{'contender':<26}{columns}")
     for name in us:
         print(
-            f"{name:<24}{us[name]:>10.2f}us{best[name]:>8.2f}us{eps[name]:>12,.0f}{ratio[name]:>9.2f}x"
+            f"{name:<26}{us[name]:>10.2f}us{best[name]:>8.2f}us{eps[name]:>12,.0f}{ratio[name]:>9.2f}x"
             f"{cpu[name]:>8.2f}us{cpu_ratio[name]:>9.2f}x"
         )
     print("(CPU: this process's CPU time per event, which other load on the machine disturbs less)")
@@ -431,24 +433,22 @@ def report(results: dict[str, Any]) -> None:
     print(f"(raw readers: pieces per stream {pieces}; a frame split across two TCP reads counts twice)")
     memory = results["in_memory_us_per_frame"]
     floor = cpu["httpx raw"]
-    rest = cpu["ours"] - floor - memory["core"]
-    print("\nWhere our time per event goes (medians of CPU time):")
+    on_httpx = "ours (httpx transport)"
+    rest = cpu[on_httpx] - floor - memory["core"]
+    print("\nWhere the time per event goes on httpx's transport (medians of CPU time):")
     print(f"  httpx + httpcore + h11 yielding one raw chunk  {floor:6.2f}us")
     print(f"  decode + type, in memory (StreamCore.feed)     {memory['core']:6.2f}us")
     print(f"     of which the decoder (Decoder.feed)         {memory['decoder']:6.2f}us")
     print(f"  iteration, dispatch, request setup (the rest)  {rest:6.2f}us")
-    print(f"  = ours                                         {cpu['ours']:6.2f}us")
+    print(f"  = ours (httpx transport)                       {cpu[on_httpx]:6.2f}us")
     urllib3_raw = cpu["urllib3 raw"]
     print(f"boto3: {cpu['boto3']:.2f}us per event, of which urllib3 yielding a raw chunk {urllib3_raw:.2f}us")
+    print(f"ceiling for any client on httpx's transport (boto3 / httpx raw): {cpu['boto3'] / floor:.2f}x")
     print(
-        f"ceiling for any client on httpx (boto3 / httpx raw): {cpu['boto3'] / floor:.2f}x; "
-        f"goal >= 2x: {'met' if ratio['ours'] >= 2 else 'not met'} (ours {ratio['ours']:.2f}x wall, "
-        f"{cpu_ratio['ours']:.2f}x CPU)"
-    )
-    stdlib = "ours (stdlib transport)"
-    print(
-        f"ours on client.stdlib_transport.StdlibTransport (http.client): {ratio[stdlib]:.2f}x wall, "
-        f"{cpu_ratio[stdlib]:.2f}x CPU; goal >= 2x: {'met' if ratio[stdlib] >= 2 else 'not met'}"
+        f"ours, the default client (StdlibTransport): {ratio['ours']:.2f}x wall, "
+        f"{cpu_ratio['ours']:.2f}x CPU; "
+        f"goal >= 2x: {'met' if cpu_ratio['ours'] >= 2 else 'not met'}; on httpx's transport "
+        f"{ratio[on_httpx]:.2f}x wall, {cpu_ratio[on_httpx]:.2f}x CPU"
     )
 
 

@@ -8,6 +8,8 @@ and timed by this script; credentials and region come from the environment (``AW
 * ``httpx floor``       -- ``import httpx; httpx.Client()``: the floor any client on httpx pays
 * ``httpx first chunk`` -- the floor plus one POST and its first raw body chunk (what the round trip costs)
 * ``ours``              -- ``import client``, build ``BedrockRuntimeClient``, stream until the first event
+  (its default http client: on ``StdlibTransport``, so httpcore and h11 are never imported)
+* ``ours httpx``        -- the same with ``transport="httpx"`` (httpx's own transport)
 * ``boto3``             -- ``import boto3``, ``boto3.client("bedrock-runtime")``,
   ``invoke_model_with_response_stream``, first event
 
@@ -76,6 +78,8 @@ with client.BedrockRuntimeClient(endpoint_url=sys.argv[1]) as bedrock:
             break
 """
 
+OURS_HTTPX = OURS.replace("endpoint_url=sys.argv[1]", 'endpoint_url=sys.argv[1], transport="httpx"')
+
 BOTO3 = f"""
 import sys, time
 import boto3
@@ -86,7 +90,13 @@ for event in response["body"]:
     break
 """
 
-CONTENDERS = {"httpx floor": FLOOR, "httpx first chunk": HTTPX_FIRST_CHUNK, "ours": OURS, "boto3": BOTO3}
+CONTENDERS = {
+    "httpx floor": FLOOR,
+    "httpx first chunk": HTTPX_FIRST_CHUNK,
+    "ours": OURS,
+    "ours httpx": OURS_HTTPX,
+    "boto3": BOTO3,
+}
 _CHILD_TIMEOUT = 60.0
 
 
@@ -215,6 +225,8 @@ def run_benchmark(url: str, rounds: int, bytecode_cache: bool) -> dict[str, Any]
         "ours_minus_floor_ms": paired("ours", "httpx floor", "first_event", "difference") * 1e3,
         "ours_minus_floor_cpu_ms": paired("ours", "httpx floor", "cpu", "difference") * 1e3,
         "ours_minus_floor_mib": paired("ours", "httpx floor", "peak_rss", "difference") / 2**20,
+        "ours_httpx_minus_floor_ms": paired("ours httpx", "httpx floor", "first_event", "difference") * 1e3,
+        "ours_httpx_minus_floor_mib": paired("ours httpx", "httpx floor", "peak_rss", "difference") / 2**20,
         "ours_minus_first_chunk_ms": paired("ours", "httpx first chunk", "first_event", "difference") * 1e3,
         "boto3_over_ours_time": paired("boto3", "ours", "first_event", "ratio"),
         "boto3_over_ours_cpu": paired("boto3", "ours", "cpu", "ratio"),
@@ -248,6 +260,10 @@ def report(results: dict[str, Any]) -> None:
         f"\nours - httpx floor: {results['ours_minus_floor_ms']:+.1f} ms (goal <= 20: "
         f"{'met' if time_ok else 'not met'}), {results['ours_minus_floor_mib']:+.2f} MiB (goal <= 4: "
         f"{'met' if rss_ok else 'not met'})"
+    )
+    print(
+        f"ours httpx (transport='httpx') - httpx floor: {results['ours_httpx_minus_floor_ms']:+.1f} ms, "
+        f"{results['ours_httpx_minus_floor_mib']:+.2f} MiB"
     )
     print(
         f"ours - httpx first chunk (our modules, signing, decoding, without the HTTP round trip): "

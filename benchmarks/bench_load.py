@@ -4,13 +4,15 @@ The emulator (``client.emulator.Emulator``, pace 0, SigV4 checked) runs in its o
 runs in a fresh process of its own, once per round, with the order alternating between rounds:
 
 * ``ours async``     -- ``AsyncBedrockRuntimeClient`` on asyncio, one task per stream
-* ``ours threads``   -- ``BedrockRuntimeClient`` shared by one thread per stream
+* ``ours threads``   -- ``BedrockRuntimeClient`` shared by one thread per stream, on the sync client's
+  default transport (``client.stdlib_transport.StdlibTransport``, i.e. ``http.client``)
+* ``ours thr httpx``  -- the same on httpx's own transport (``transport="httpx"``: httpcore + h11)
 * ``boto3 threads``  -- one boto3 client shared by one thread per stream (``max_pool_connections`` = streams)
 * ``aiobotocore``    -- optional, one task per stream, run by the Python given with ``--aiobotocore-python``
   (aiobotocore pins its own botocore, so it lives in a venv of its own; see benchmarks/README.md)
 
-Both of ours get an httpx pool as large as the number of streams (httpx's default pool holds 100
-connections, and the streams beyond it would queue). Each process:
+Each of ours gets a pool as large as the number of streams (the default pool, on either transport, holds
+100 connections, and the streams beyond it would queue). Each process:
 
 1. *throughput*: opens every stream at once and reads each to the end; reports the wall time from the first
    request to the last event (events/s = streams x events / wall time) and its own CPU time per event
@@ -62,7 +64,7 @@ BODY = json.dumps(
 )
 # An Anthropic messages answer: five events around the text chunks the emulator is asked for.
 AROUND_TEXT = 5
-CONTENDERS = ("ours async", "ours threads", "boto3 threads", "aiobotocore")
+CONTENDERS = ("ours async", "ours threads", "ours thr httpx", "boto3 threads", "aiobotocore")
 _READY = "ready"
 _WAIT = 300.0  # bound on any single wait (a stream, the gathering of all streams, a child process)
 # Seconds between frames for the memory measurement of streams that hold only their own state.
@@ -257,14 +259,31 @@ def contender_ours_async(url: str, streams: int, memory: bool) -> dict[str, floa
 
 
 def contender_ours_threads(url: str, streams: int, memory: bool) -> dict[str, float]:
+    """The sync client on its default transport, StdlibTransport, with a pool of ``streams`` connections."""
+    return _ours_threads(url, streams, memory, httpx_transport=False)
+
+
+def contender_ours_threads_httpx(url: str, streams: int, memory: bool) -> dict[str, float]:
+    """The sync client on httpx's own transport, with a pool of ``streams`` connections."""
+    return _ours_threads(url, streams, memory, httpx_transport=True)
+
+
+def _ours_threads(url: str, streams: int, memory: bool, *, httpx_transport: bool) -> dict[str, float]:
     import httpx
 
     import client
+    from client.stdlib_transport import StdlibTransport
     from sigv4 import Credentials
 
     limits = httpx.Limits(max_connections=streams, max_keepalive_connections=streams)
+    timeout = httpx.Timeout(_WAIT)
+    http = (
+        httpx.Client(limits=limits, timeout=timeout)
+        if httpx_transport
+        else httpx.Client(transport=StdlibTransport(limits=limits), timeout=timeout)
+    )
     with (
-        httpx.Client(limits=limits, timeout=httpx.Timeout(_WAIT)) as http,
+        http,
         client.BedrockRuntimeClient(
             REGION, credentials=Credentials(ACCESS_KEY, SECRET_KEY), endpoint_url=url, http_client=http
         ) as bedrock,
@@ -359,6 +378,7 @@ def contender_aiobotocore(url: str, streams: int, memory: bool) -> dict[str, flo
 CHILDREN: dict[str, Callable[[str, int, bool], dict[str, float]]] = {
     "ours async": contender_ours_async,
     "ours threads": contender_ours_threads,
+    "ours thr httpx": contender_ours_threads_httpx,
     "boto3 threads": contender_boto3_threads,
     "aiobotocore": contender_aiobotocore,
 }

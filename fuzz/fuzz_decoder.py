@@ -35,8 +35,10 @@ fixtures and the regression inputs without atheris. :func:`main` fuzzes with ath
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import gc
+import importlib
 import inspect
 import struct
 import sys
@@ -52,10 +54,12 @@ from eventstream import DEFAULT_MAX_MESSAGE_SIZE, DecodeError, Decoder, Message,
 __all__ = [
     "ByteProvider",
     "Case",
+    "Target",
     "TestOneInput",
     "check_stream",
     "fix_checksums",
     "inflate",
+    "load_target",
     "make_input",
     "one_input",
     "prepare",
@@ -63,8 +67,10 @@ __all__ = [
     "stream_fixtures",
 ]
 
-#: Recorded streams under fixtures/: the seeds of the corpus (fuzz-regressions/ holds harness inputs instead).
-_STREAM_FIXTURES = ("eventstream/aws-sdk-go/encoded/*/*", "eventstream/smithy-rs/*", "bedrock/*.bin")
+#: Recorded streams: this repository's fixtures/bedrock/ and AWS's event-stream vectors in the shared folder's
+#: vectors/ (never copied here); the seeds of the corpus (fuzz-regressions/ holds harness inputs instead).
+_STREAM_FIXTURES = ("bedrock/*.bin",)
+_STREAM_VECTORS = ("eventstream/aws-sdk-go/encoded/*/*", "eventstream/smithy-rs/*")
 _MAX_SIZES = (DEFAULT_MAX_MESSAGE_SIZE, 16, 64, 1024)
 _KINDS: tuple[Callable[[bytes], bytes | bytearray | memoryview], ...] = (bytes, bytearray, memoryview)
 _MAX_PIECES = 15
@@ -259,9 +265,13 @@ def check_stream(stream: bytes, sizes: Sequence[int] = (), *,
     return whole
 
 
-def stream_fixtures(fixtures: Path) -> list[Path]:
-    """Every recorded event stream under ``fixtures`` (the repository's fixtures/ folder), sorted."""
-    return sorted(path for pattern in _STREAM_FIXTURES for path in fixtures.glob(pattern) if path.is_file())
+def stream_fixtures(fixtures: Path, vectors: Path | None = None) -> list[Path]:
+    """Every recorded event stream under ``fixtures`` (the repository's fixtures/ folder) and, when given,
+    every AWS event-stream vector under ``vectors`` (the shared folder's vectors/); each part sorted."""
+    found = sorted(path for pattern in _STREAM_FIXTURES for path in fixtures.glob(pattern) if path.is_file())
+    if vectors is not None:
+        found += sorted(p for pattern in _STREAM_VECTORS for p in vectors.glob(pattern) if p.is_file())
+    return found
 
 
 def prepare(case: Case) -> bytes:
@@ -272,12 +282,51 @@ def prepare(case: Case) -> bytes:
     return _BIG_FRAME + stream if case.big_first else stream
 
 
-def one_input(data: bytes, provider: Callable[[bytes], Provider] = ByteProvider) -> None:
-    """The fuzz target: read a :class:`Case` from ``data`` and check it."""
+#: A user's consumer of event-stream bytes: called with the pieces of one input, in the order they arrive.
+Consumer = Callable[[list[bytes | bytearray | memoryview]], object]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Your own code under the fuzzer: ``consumer`` gets every input's pieces (after the decoder's own checks
+    pass); raising anything that is not an instance of ``allowed`` is a finding."""
+
+    consumer: Consumer
+    allowed: tuple[type[BaseException], ...] = (DecodeError,)
+
+
+def load_target(spec: str, allowed: Sequence[str] = ()) -> Target:
+    """A :class:`Target` from ``module:function`` and ``module:ExceptionClass`` names (the current directory
+    is importable, as when you run ``python -m``)."""
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+
+    def resolve(name: str) -> Any:
+        module_name, sep, attribute = name.partition(":")
+        if not sep or not module_name or not attribute:
+            raise SystemExit(f"expected module:name, got {name!r}")
+        value: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            value = getattr(value, part)
+        return value
+
+    classes = tuple(resolve(name) for name in allowed)
+    if not all(isinstance(c, type) and issubclass(c, BaseException) for c in classes):
+        raise SystemExit(f"--allow takes exception classes, got {allowed!r}")
+    return Target(resolve(spec), (DecodeError, *classes))
+
+
+def one_input(data: bytes, provider: Callable[[bytes], Provider] = ByteProvider,
+              target: Target | None = None) -> None:
+    """The fuzz target: read a :class:`Case` from ``data`` and check it; then, if given, feed the same pieces
+    to ``target``'s consumer."""
     case = read_case(data, provider)
     stream = prepare(case)
     check_stream(stream, case.sizes, max_message_size=case.max_message_size, with_offsets=case.with_offsets,
                  kind=case.kind)
+    if target is not None:
+        with contextlib.suppress(*target.allowed):  # what the consumer promises on bad input
+            target.consumer(_pieces(stream, case.sizes, case.kind))
 
 
 def TestOneInput(data: bytes) -> None:  # noqa: N802 -- the name atheris and libFuzzer users expect
@@ -285,23 +334,23 @@ def TestOneInput(data: bytes) -> None:  # noqa: N802 -- the name atheris and lib
     one_input(data, ByteProvider)
 
 
-def _instrument_eventstream(atheris: types.ModuleType) -> int:
-    """Add coverage instrumentation to every function of the eventstream package (already imported)."""
+def _instrument(atheris: types.ModuleType, packages: set[str]) -> int:
+    """Add coverage instrumentation to every function of ``packages`` (already imported)."""
     count = 0
     for obj in gc.get_objects():
-        if isinstance(obj, types.FunctionType) and (obj.__module__ or "").partition(".")[0] == "eventstream":
+        if isinstance(obj, types.FunctionType) and (obj.__module__ or "").partition(".")[0] in packages:
             atheris.instrument_func(obj)
             count += 1
     return count
 
 
-def replay(paths: Sequence[Path]) -> int:
-    """Run :func:`TestOneInput` on every file under ``paths`` (no atheris needed); return the count."""
+def replay(paths: Sequence[Path], target: Target | None = None) -> int:
+    """Run :func:`one_input` on every file under ``paths`` (no atheris needed); return the count."""
     count = 0
     for root in paths:
         for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
             if path.is_file():
-                TestOneInput(path.read_bytes())
+                one_input(path.read_bytes(), ByteProvider, target)
                 count += 1
     return count
 
@@ -351,16 +400,38 @@ def line_coverage(paths: Sequence[Path]) -> dict[str, tuple[int, int]]:
     return out
 
 
+def split_target_options(argv: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
+    """Take ``--consumer module:function`` and ``--allow module:Error`` (repeatable; ``--opt=value`` works
+    too) out of ``argv``: libFuzzer would read them as corpus folders. Returns the rest, consumer, allowed."""
+    rest: list[str] = []
+    values: dict[str, list[str]] = {"--consumer": [], "--allow": []}
+    items = iter(argv)
+    for item in items:
+        name, eq, value = item.partition("=")
+        if name in values:
+            values[name].append(value if eq else next(items, ""))
+        else:
+            rest.append(item)
+    if len(values["--consumer"]) > 1:
+        raise SystemExit("--consumer is given once")
+    return rest, values["--consumer"][0] if values["--consumer"] else None, values["--allow"]
+
+
 def main(argv: Sequence[str]) -> None:
-    """``fuzz_decoder.py [libFuzzer flags] [corpus dirs]``, or ``fuzz_decoder.py --replay PATH...
-    [--lines]`` (no atheris needed; ``--lines`` prints the eventstream line coverage of those inputs)."""
+    """``fuzz_decoder.py [--consumer module:function [--allow module:Error]...] [libFuzzer flags] [corpus
+    dirs]``, or ``fuzz_decoder.py [--consumer ...] --replay PATH... [--lines]`` (no atheris needed;
+    ``--lines`` prints the eventstream line coverage of those inputs). With ``--consumer`` every input's
+    pieces also go to your function; an exception other than ``DecodeError`` and the ``--allow`` classes is
+    a finding (and the consumer's package is instrumented too)."""
+    argv, consumer, allowed = split_target_options(argv)
+    target = load_target(consumer, allowed) if consumer else None
     if len(argv) > 1 and argv[1] == "--replay":
         parser = argparse.ArgumentParser(prog=argv[0])
         parser.add_argument("--replay", nargs="+", type=Path, required=True)
         parser.add_argument("--lines", action="store_true", help="print line coverage of src/eventstream")
         args = parser.parse_args(argv[1:])
         if not args.lines:
-            print(f"replayed {replay(args.replay)} inputs: no finding")
+            print(f"replayed {replay(args.replay, target)} inputs: no finding")
             return
         totals = [0, 0]
         for name, (hit, executable) in line_coverage(args.replay).items():
@@ -371,8 +442,12 @@ def main(argv: Sequence[str]) -> None:
         return
     import atheris  # noqa: PLC0415 -- optional: only the fuzzing campaign needs it
 
-    print(f"INFO: instrumented {_instrument_eventstream(atheris)} eventstream functions")
-    atheris.Setup(list(argv), functools.partial(one_input, provider=atheris.FuzzedDataProvider))
+    packages = {"eventstream"}
+    if consumer:
+        packages.add(consumer.partition(":")[0].partition(".")[0])
+    print(f"INFO: instrumented {_instrument(atheris, packages)} functions of {', '.join(sorted(packages))}")
+    fuzz_one = functools.partial(one_input, provider=atheris.FuzzedDataProvider, target=target)
+    atheris.Setup(list(argv), fuzz_one)
     atheris.Fuzz()
 
 

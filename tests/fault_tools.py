@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import ssl
 import threading
 import time
 import traceback
@@ -32,12 +33,39 @@ import client
 import client.runtime
 from client.emulator import Emulator
 from client.retry import Backoff
+from client.stdlib_transport import DEFAULT_LIMITS, StdlibTransport
 from sigv4 import Credentials
 from sigv4.signer import sign_request
 
-Mode = Literal["sync", "async"]
+# "sync" is the sync client as built by default (on StdlibTransport wherever no proxy applies, as in these
+# tests); "sync-httpx" the same client forced onto httpx's own transport (transport="httpx"). Every test
+# parametrized over MODES proves a behaviour on both sync transports and on the async client.
+Mode = Literal["sync", "sync-httpx", "async"]
 Auth = Literal["sigv4", "bearer"]
-MODES: tuple[Mode, ...] = ("sync", "async")
+MODES: tuple[Mode, ...] = ("sync", "sync-httpx", "async")
+SYNC_MODES: tuple[Mode, ...] = ("sync", "sync-httpx")
+
+
+def transport_of(mode: Mode) -> str | None:
+    """The ``transport=`` argument of a sync ``mode`` (None: the default)."""
+    return "httpx" if mode == "sync-httpx" else None
+
+
+def sync_http_client(mode: Mode, *, verify: bool | ssl.SSLContext = True, **kwargs: Any) -> httpx.Client:
+    """A caller's own ``httpx.Client`` on the transport a sync ``mode`` stands for."""
+    if mode == "sync":
+        # The transport takes the pool limits (httpx.Client ignores limits= when given a transport).
+        limits = kwargs.pop("limits", DEFAULT_LIMITS)
+        return httpx.Client(transport=StdlibTransport(verify=verify, limits=limits), **kwargs)
+    assert mode == "sync-httpx", mode
+    return httpx.Client(verify=verify, **kwargs)
+
+
+def assert_transport(bedrock: client.BedrockRuntimeClient, mode: Mode) -> None:
+    """The client's default http client is on the transport ``mode`` names (the default is really tested)."""
+    expected = StdlibTransport if mode == "sync" else httpx.HTTPTransport
+    assert type(bedrock._http._transport) is expected, (mode, bedrock._http._transport)
+
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 PATH = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream"
@@ -181,9 +209,12 @@ def busy_connections(http: httpx.Client | httpx.AsyncClient) -> int:
     """Connections of the client's pool still checked out (neither idle nor closed).
 
     httpx has no public pool statistics: this reads the default transport's httpcore pool, whose
-    ``connections`` and their ``is_idle()``/``is_closed()`` are public httpcore API.
+    ``connections`` and their ``is_idle()``/``is_closed()`` are public httpcore API, or StdlibTransport's
+    own count.
     """
     transport = http._transport
+    if isinstance(transport, StdlibTransport):
+        return transport.connections_in_use
     assert isinstance(transport, (httpx.HTTPTransport, httpx.AsyncHTTPTransport))
     pool: Any = transport._pool
     return sum(1 for conn in pool.connections if not (conn.is_idle() or conn.is_closed()))
@@ -209,17 +240,25 @@ def _new_threads(before: set[threading.Thread]) -> list[str]:
 
 
 def make_client(
-    emu: Emulator, *, auth: Auth = "sigv4", read_timeout: float = WAIT, max_attempts: int = 3
+    emu: Emulator,
+    *,
+    mode: Mode = "sync",
+    auth: Auth = "sigv4",
+    read_timeout: float = WAIT,
+    max_attempts: int = 3,
 ) -> client.BedrockRuntimeClient:
     timeout = httpx.Timeout(WAIT, read=read_timeout)
+    common: dict[str, Any] = {
+        "endpoint_url": emu.url,
+        "timeout": timeout,
+        "max_attempts": max_attempts,
+        "transport": transport_of(mode),
+    }
     if auth == "bearer":
-        bedrock = client.BedrockRuntimeClient(
-            bearer_token=BEARER_TOKEN, endpoint_url=emu.url, timeout=timeout, max_attempts=max_attempts
-        )
+        bedrock = client.BedrockRuntimeClient(bearer_token=BEARER_TOKEN, **common)
     else:
-        bedrock = client.BedrockRuntimeClient(
-            REGION, credentials=CREDENTIALS, endpoint_url=emu.url, timeout=timeout, max_attempts=max_attempts
-        )
+        bedrock = client.BedrockRuntimeClient(REGION, credentials=CREDENTIALS, **common)
+    assert_transport(bedrock, mode)
     # no public knob: the schedule's shape is what is tested
     bedrock._config = dataclasses.replace(bedrock._config, backoff=FAST_BACKOFF)
     return bedrock
@@ -241,13 +280,15 @@ def make_async_client(
     return bedrock
 
 
-def _run_sync(emu: Emulator, auth: Auth, read_timeout: float, max_attempts: int) -> Outcome:
+def _run_sync(emu: Emulator, mode: Mode, auth: Auth, read_timeout: float, max_attempts: int) -> Outcome:
     events: list[bytes] = []
     error: Exception | None = None
     request_id: str | None = None
     retries: int | None = None
     started = time.monotonic()
-    with make_client(emu, auth=auth, read_timeout=read_timeout, max_attempts=max_attempts) as bedrock:
+    with make_client(
+        emu, mode=mode, auth=auth, read_timeout=read_timeout, max_attempts=max_attempts
+    ) as bedrock:
         try:
             stream = bedrock.invoke_model_with_response_stream(MODEL, BODY)
             with stream:
@@ -307,8 +348,8 @@ def run_call(
     during the call that are still running afterwards. Fails if the call takes longer than ``bound``.
     """
     before = set(threading.enumerate())
-    if mode == "sync":
-        outcome = _run_sync(emu, auth, read_timeout, max_attempts)
+    if mode != "async":
+        outcome = _run_sync(emu, mode, auth, read_timeout, max_attempts)
     else:
         outcome = _run_async(emu, auth, read_timeout, max_attempts, bound)
     assert outcome.elapsed < bound, f"the call took {outcome.elapsed:.2f} s (bound {bound} s)"

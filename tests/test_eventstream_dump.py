@@ -17,10 +17,10 @@ from botocore.eventstream import EventStreamBuffer
 
 from eventstream import Decoder, Message, Timestamp, TruncatedStream, decode, encode
 from eventstream.dump import main
+from shared_data import require
 
 ROOT = Path(__file__).resolve().parents[1]
 BEDROCK = ROOT / "fixtures" / "bedrock"
-VECTORS = ROOT / "fixtures" / "eventstream"
 STREAMS = sorted(p.stem for p in BEDROCK.glob("*.bin"))
 
 
@@ -145,8 +145,9 @@ def test_dump_reads_standard_input(
 def test_dump_reports_a_bad_frame_with_offset_and_prelude(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    good = (VECTORS / "aws-sdk-go" / "encoded" / "positive" / "int32_header").read_bytes()
-    bad = (VECTORS / "smithy-rs" / "invalid_prelude_checksum").read_bytes()
+    vectors = require("vectors") / "eventstream"  # AWS's vectors, from the shared folder
+    good = (vectors / "aws-sdk-go" / "encoded" / "positive" / "int32_header").read_bytes()
+    bad = (vectors / "smithy-rs" / "invalid_prelude_checksum").read_bytes()
     path = tmp_path / "stream.bin"
     path.write_bytes(good + bad + good)
     status, lines, err = run_dump(capsys, str(path))
@@ -166,9 +167,10 @@ def test_dump_reports_a_bad_frame_with_offset_and_prelude(
 
 
 def test_dump_shows_every_header_type(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    vectors = require("vectors") / "eventstream"  # AWS's vectors, from the shared folder
     path = tmp_path / "all.bin"
     path.write_bytes(
-        (VECTORS / "smithy-rs" / "valid_with_all_headers_and_payload").read_bytes()
+        (vectors / "smithy-rs" / "valid_with_all_headers_and_payload").read_bytes()
         + encode(
             Message({"far": Timestamp(-(1 << 63)), ":content-type": "application/json"}, b"not json \xff")
         )

@@ -6,28 +6,23 @@ runs the long campaign.
 
 from __future__ import annotations
 
-import datetime as dt
+import itertools
 import struct
+import subprocess
+import sys
 import uuid
 import zlib
-from typing import Any
 
 from botocore.eventstream import EventStreamBuffer
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from eventstream import (
     MAX_HEADERS_LENGTH,
     DecodeError,
     Decoder,
-    EncodeError,
-    Headers,
     HeaderType,
     HeaderValue,
-    Int8,
-    Int16,
-    Int32,
-    Int64,
     MalformedHeader,
     Message,
     Timestamp,
@@ -35,62 +30,18 @@ from eventstream import (
     decode,
     encode,
 )
+from eventstream import strategies as es
 
 # Tests that decode a stream once per byte or bit get a share of the profile's example budget.
 _BUDGET = settings().max_examples
 heavy = settings(max_examples=max(10, _BUDGET // 3), suppress_health_check=[HealthCheck.too_slow])
 
-# --- strategies ---------------------------------------------------------------------------------------------
+# --- strategies: the public ones of eventstream.strategies -------------------------------------------------
 
-names = st.one_of(
-    st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40),
-    st.sampled_from(
-        [":event-type", ":content-type", ":message-type", ":exception-type", "n" * 255, "é" * 127]
-    ),
-).filter(lambda name: len(name.encode("utf-8")) <= 255)
-
-fixed_offsets = st.builds(
-    dt.timezone,
-    st.timedeltas(
-        min_value=dt.timedelta(hours=-23, minutes=-59), max_value=dt.timedelta(hours=23, minutes=59)
-    ),
-)
-values: st.SearchStrategy[HeaderValue] = st.one_of(
-    st.booleans(),
-    st.integers(-(1 << 7), (1 << 7) - 1).map(Int8),
-    st.integers(-(1 << 15), (1 << 15) - 1).map(Int16),
-    st.integers(-(1 << 31), (1 << 31) - 1).map(Int32),
-    st.integers(-(1 << 63), (1 << 63) - 1).map(Int64),
-    st.integers(-(1 << 63), (1 << 63) - 1),  # plain ints: int32 or int64 by size
-    st.sampled_from([-(1 << 63), (1 << 63) - 1, -(1 << 31) - 1, 1 << 31, 0, -1]),
-    st.binary(max_size=64),
-    st.sampled_from([b"", b"\xff" * 32767]),
-    st.text(max_size=40),
-    st.sampled_from(["", "a" * 32767, "é" * 16383, "\U0001f600" * 8191]),
-    st.datetimes(timezones=st.just(dt.timezone.utc)),
-    st.datetimes(timezones=fixed_offsets),
-    st.integers(-(1 << 63), (1 << 63) - 1).map(Timestamp),
-    st.sampled_from([Timestamp(-(1 << 63)), Timestamp((1 << 63) - 1), Timestamp(253_402_300_800_000)]),
-    st.uuids(),
-)
-header_lists = st.lists(st.tuples(names, values), max_size=8, unique_by=lambda pair: pair[0])
-payloads = st.one_of(st.binary(max_size=300), st.sampled_from([b"", b"{}", bytes(70_000), b"\x01" * 150_000]))
+small_messages = es.messages(payloads=st.binary(max_size=40), max_frame_size=400)
 
 
-@st.composite
-def messages(draw: st.DrawFn, payload: st.SearchStrategy[bytes] = payloads) -> Message:
-    message = Message(draw(header_lists), draw(payload))
-    try:
-        message.headers.wire_bytes()
-    except EncodeError:  # several maximal values can exceed the 128 KiB block limit together
-        assume(False)
-    return message
-
-
-small_messages = messages(payload=st.binary(max_size=40)).filter(lambda m: len(encode(m)) <= 400)
-
-
-def feed_all(pieces: list[bytes]) -> list[Message]:
+def feed_all(pieces: list[bytes] | list[es.Piece]) -> list[Message]:
     decoder = Decoder()
     out: list[Message] = []
     for piece in pieces:
@@ -102,7 +53,7 @@ def feed_all(pieces: list[bytes]) -> list[Message]:
 # --- round trip ---------------------------------------------------------------------------------------------
 
 
-@given(messages())
+@given(es.messages())
 def test_messages_round_trip_byte_for_byte(message: Message) -> None:
     wire = encode(message)
     (decoded,) = decode(wire)
@@ -116,16 +67,10 @@ def test_messages_round_trip_byte_for_byte(message: Message) -> None:
     assert encode(Message(list(decoded.headers.items()), decoded.payload)) == wire
 
 
-@given(st.lists(messages(), min_size=1, max_size=5), st.data())
-def test_any_split_of_a_stream_yields_the_same_messages(batch: list[Message], data: st.DataObject) -> None:
-    stream = b"".join(encode(m) for m in batch)
-    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=20)))
-    bounds = [0, *cuts, len(stream)]
-    kinds = data.draw(
-        st.lists(st.sampled_from([bytes, bytearray, memoryview]), min_size=len(bounds), max_size=len(bounds))
-    )
-    pieces: list[Any] = [kind(stream[a:b]) for kind, a, b in zip(kinds, bounds, bounds[1:], strict=False)]
-    assert feed_all(pieces) == batch
+@given(es.split_streams())
+def test_any_split_of_a_stream_yields_the_same_messages(split: es.SplitStream) -> None:
+    assert b"".join(bytes(piece) for piece in split.pieces) == split.data
+    assert feed_all(list(split.pieces)) == list(split.messages)
 
 
 @given(st.lists(small_messages, min_size=1, max_size=3))
@@ -194,40 +139,6 @@ def checked_frame(headers: bytes, payload: bytes) -> bytes:
     return body + struct.pack(">I", zlib.crc32(body))
 
 
-small_values: st.SearchStrategy[HeaderValue] = st.one_of(
-    st.booleans(),
-    st.integers(-(1 << 7), (1 << 7) - 1).map(Int8),
-    st.integers(-(1 << 15), (1 << 15) - 1).map(Int16),
-    st.integers(-(1 << 63), (1 << 63) - 1),
-    st.binary(max_size=8),
-    st.text(max_size=6),
-    st.integers(-(1 << 63), (1 << 63) - 1).map(Timestamp),
-    st.uuids(),
-)
-
-
-@st.composite
-def header_soup(draw: st.DrawFn) -> bytes:
-    """Header blocks that are nearly valid: well-formed headers written one by one (names from a small pool,
-    so duplicates happen), then up to three byte edits (overwrite, cut, insert) anywhere in the block."""
-    pairs = draw(
-        st.lists(st.tuples(st.sampled_from(["a", "b", "\U0001f600"]) | names, small_values), max_size=5)
-    )
-    block = bytearray(b"".join(Headers([pair]).wire_bytes() for pair in pairs))
-    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 1, 2, 3]))):
-        if not block:
-            break
-        at = draw(st.integers(0, len(block) - 1))
-        edit = draw(st.sampled_from(["overwrite", "cut", "insert"]))
-        if edit == "overwrite":
-            block[at] = draw(st.integers(0, 255))
-        elif edit == "cut":
-            del block[at : at + draw(st.integers(1, 4))]
-        else:
-            block[at:at] = draw(st.binary(min_size=1, max_size=4))
-    return bytes(block)
-
-
 @settings(max_examples=_BUDGET * 2)
 @given(st.binary(max_size=200), st.integers(1, 64))
 @example(
@@ -243,7 +154,7 @@ def test_arbitrary_bytes_raise_only_decode_errors(data: bytes, step: int) -> Non
 
 
 @settings(max_examples=_BUDGET * 2)
-@given(header_soup(), st.binary(max_size=20))
+@given(es.header_blocks(), st.binary(max_size=20))
 def test_arbitrary_header_blocks_behind_valid_checksums(block: bytes, payload: bytes) -> None:
     raw = checked_frame(block, payload)
     try:
@@ -256,10 +167,9 @@ def test_arbitrary_header_blocks_behind_valid_checksums(block: bytes, payload: b
     assert_canonical(decoded, raw)
 
 
-@given(st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFFFFFF), st.binary(max_size=64))
-def test_preludes_with_valid_checksums_and_any_lengths(total: int, headers_length: int, rest: bytes) -> None:
-    lengths = struct.pack(">II", total, headers_length)
-    data = lengths + struct.pack(">I", zlib.crc32(lengths)) + rest
+@given(es.hostile_preludes())
+def test_preludes_with_valid_checksums_and_any_lengths(data: bytes) -> None:
+    assert zlib.crc32(data[:8]) == struct.unpack_from(">I", data, 8)[0]
     try:
         decoded = feed_all([data])
     except DecodeError:
@@ -280,9 +190,9 @@ def botocore_view(kind: HeaderType, value: HeaderValue) -> object:
     return value
 
 
-@given(st.lists(messages(), min_size=1, max_size=4), st.integers(1, 5000))
-def test_botocore_decodes_what_we_encode_identically(batch: list[Message], step: int) -> None:
-    stream = b"".join(encode(m) for m in batch)
+@given(es.streams(max_messages=4), st.integers(1, 5000))
+def test_botocore_decodes_what_we_encode_identically(generated: es.Stream, step: int) -> None:
+    batch, stream = list(generated.messages), generated.data
     assert all(len(m.headers.wire_bytes()) <= MAX_HEADERS_LENGTH for m in batch)
     buffer = EventStreamBuffer()
     theirs = []
@@ -296,3 +206,91 @@ def test_botocore_decodes_what_we_encode_identically(batch: list[Message], step:
             (h.name, botocore_view(h.type, h.value)) for h in ours.headers.typed_items()
         ]
         assert their.prelude.total_length == len(encode(ours))
+
+
+# --- the public strategies themselves (eventstream.strategies) ---------------------------------------------
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_importing_eventstream_never_imports_hypothesis() -> None:
+    done = _python("import sys, eventstream; eventstream.decode(b''); print('hypothesis' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_without_hypothesis_the_import_error_names_the_extra() -> None:
+    done = _python(
+        "import sys\n"
+        "sys.modules['hypothesis'] = None  # as if not installed\n"
+        "try:\n"
+        "    import eventstream.strategies\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'bedrock-stream[testing]'" in done.stdout
+    assert "eventstream.strategies needs hypothesis" in done.stdout
+
+
+@given(es.frames(es.messages(max_frame_size=2000)), st.data())
+def test_frames_and_pieces(frame: bytes, data: st.DataObject) -> None:
+    pieces = data.draw(es.pieces(frame))
+    assert b"".join(bytes(piece) for piece in pieces) == frame
+    assert {type(piece) for piece in pieces} <= {bytes, bytearray, memoryview}
+    (message,) = feed_all(pieces)
+    assert encode(message) == frame
+
+
+@given(es.truncated_streams(message_strategy=small_messages))
+def test_truncated_streams_stop_at_the_cut_frame(case: es.TruncatedStream) -> None:
+    decoder = Decoder()
+    assert decoder.feed(case.data) == list(case.messages[: case.complete])
+    if case.clean:
+        decoder.close()
+        return
+    try:
+        decoder.close()
+    except TruncatedStream as exc:
+        assert exc.offset == case.end
+    else:
+        raise AssertionError("a cut inside a frame went unnoticed")
+
+
+def _decoded_prefix(data: bytes) -> list[Message]:
+    """What the decoder accepts from ``data`` before its first error: every message must be canonical."""
+    try:
+        decoded = decode(data)
+    except DecodeError as exc:
+        decoded = [message for _, message in exc.decoded]
+        assert_canonical(decoded, data[: exc.offset])
+        return decoded
+    assert_canonical(decoded, data)
+    return decoded
+
+
+@given(es.bit_flipped_streams())
+def test_bit_flipped_streams_never_give_a_wrong_message(case: tuple[es.Stream, bytes]) -> None:
+    stream, damaged = case
+    decoded = _decoded_prefix(damaged)
+    bounds = [*stream.offsets, len(stream.data)]
+    intact = next(  # the frames before the first damaged one
+        (i for i, (a, b) in enumerate(itertools.pairwise(bounds)) if damaged[a:b] != stream.data[a:b]),
+        len(stream.messages),
+    )
+    assert decoded[:intact] == list(stream.messages[:intact])
+    assert damaged != stream.data
+
+
+@given(es.mutated_streams())
+def test_mutated_streams_raise_only_decode_errors(data: bytes) -> None:
+    _decoded_prefix(data)
+
+
+@given(es.hostile_frames())
+def test_hostile_frames_raise_only_decode_errors(data: bytes) -> None:
+    _decoded_prefix(data)

@@ -41,6 +41,7 @@ from fault_tools import (
     FAST_BACKOFF,
     MODEL,
     MODES,
+    SYNC_MODES,
     Mode,
     Outcome,
     assert_no_leak,
@@ -418,8 +419,9 @@ def _check_hung_up(emu: Emulator, started: float) -> None:
 
 
 @pytest.mark.parametrize("how", ["close", "leave-with", "break-for", "drop-unread"])
-def test_stopping_early_hangs_up_at_once(how: str) -> None:
-    with _stalled_emulator() as emu, make_client(emu) as bedrock, no_cyclic_gc():
+@pytest.mark.parametrize("mode", SYNC_MODES)
+def test_stopping_early_hangs_up_at_once(mode: Mode, how: str) -> None:
+    with _stalled_emulator() as emu, make_client(emu, mode=mode) as bedrock, no_cyclic_gc():
         before = set(threading.enumerate())
         started = time.monotonic()
         if how == "break-for":

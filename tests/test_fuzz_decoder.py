@@ -20,8 +20,8 @@ import importlib.util
 import itertools
 import random
 import struct
+import subprocess
 import sys
-import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,33 +30,29 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from eventstream import (
     DEFAULT_MAX_MESSAGE_SIZE,
     DecodeError,
     Decoder,
-    EncodeError,
     FrameTooLarge,
-    HeaderValue,
-    Int8,
-    Int16,
-    Int32,
-    Int64,
     InvalidLength,
     MalformedHeader,
     Message,
     MessageChecksumMismatch,
     PreludeChecksumMismatch,
-    Timestamp,
     TruncatedStream,
     decode,
     encode,
 )
+from eventstream import strategies as es
+from shared_data import require, shared_root
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 REGRESSIONS = FIXTURES / "fuzz-regressions"
+# AWS's event-stream vectors, read from the shared folder (tests/shared_data.py), never copied into fixtures/.
+VECTORS = shared_root() / "vectors"
 
 _BUDGET = settings().max_examples  # the loaded profile's
 # The deep profile runs each property for many minutes; the suite's 120 s per-test timeout is for "ci".
@@ -239,7 +235,7 @@ def check_against_reference(data: bytes, cuts: Sequence[int], max_size: int = DE
 
 # --- generating inputs --------------------------------------------------------------------------------------
 #
-# Each property draws one small hypothesis value and builds its input from it with `Entropy` below. The deep
+# Each property draws one small hypothesis value and builds its input from it with `es.Entropy`. The deep
 # campaign can afford about 2 ms per input, and hypothesis spends ~0.1 ms on every strategy draw and ~1 us on
 # every byte of a drawn binary: a stream built from dozens of draws (headers, values, cuts, edits) or from a
 # kilobyte of drawn bytes would cost several times that. So an example is 64 drawn bytes, which decide the
@@ -248,190 +244,25 @@ def check_against_reference(data: bytes, cuts: Sequence[int], max_size: int = DE
 # Hypothesis still owns the budget, the database and replay.
 
 
-class Entropy:
-    """Choices read from a byte string: the drawn prefix, then the seeded PRNG's bytes, then zeros."""
+# The generators are the public ones of eventstream.strategies (Entropy and its build_* functions).
 
-    __slots__ = ("data", "pos", "prefix", "seed")
-
-    def __init__(self, prefix: bytes, seed: int = 0) -> None:
-        self.prefix, self.seed = prefix, seed
-        self.data = prefix + random.Random(seed).randbytes(2048)
-        self.pos = 0
-
-    def __repr__(self) -> str:  # how hypothesis shows a falsifying example: enough to rebuild it
-        return f"Entropy({self.prefix!r}, {self.seed})"
-
-    def take(self, count: int) -> bytes:
-        chunk = self.data[self.pos:self.pos + count]
-        self.pos += count
-        return chunk if len(chunk) == count else chunk + bytes(count - len(chunk))
-
-    def number(self, lo: int, hi: int) -> int:
-        """An integer in [lo, hi]."""
-        span = hi - lo
-        if span <= 0:
-            return lo
-        return lo + int.from_bytes(self.take((span.bit_length() + 7) // 8), "big") % (span + 1)
-
-    def signed(self, width: int) -> int:
-        return int.from_bytes(self.take(width), "big", signed=True)
-
-    def pick(self, options: Sequence[Any]) -> Any:
-        return options[self.number(0, len(options) - 1)]
-
-    def text(self, max_bytes: int) -> str:
-        return self.take(self.number(0, max_bytes)).decode("utf-8", "replace")
+entropy = es.entropy()
 
 
-entropy = st.builds(Entropy, st.binary(min_size=64, max_size=64), st.integers(0, 2**32 - 1))
-
-NAME_POOL = [":event-type", ":content-type", ":message-type", ":exception-type", "n" * 255, "é" * 127, "a",
-             "b"]
-SPECIAL_VALUES: list[HeaderValue] = [
-    "chunk", "event", "application/json", "", b"", b"\xff" * 300, "é" * 16383, Int64(-(1 << 63)),
-    Int64((1 << 63) - 1), Int32(-(1 << 31)), Timestamp(253_402_300_800_000), Timestamp(-62_135_596_800_001),
-]
-_DATETIME_MS = (-62_135_596_800_000, 253_402_300_799_999)
-# Over 64 KiB the decoder checks the CRC in place; a pending frame over 128 KiB may be completed piecewise.
-LARGE_PAYLOADS = (bytes(70_000), bytes(range(256)) * 550)
+def gen_stream(e: es.Entropy, max_frames: int = 4) -> tuple[list[Message], list[bytes]]:
+    """A valid stream (es.build_stream) as its messages and its frames."""
+    stream = es.build_stream(e, max_frames)
+    bounds = [*stream.offsets, len(stream.data)]
+    return list(stream.messages), [stream.data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def gen_value(e: Entropy) -> HeaderValue:
-    """A header value of any wire type (Int8..Int64, plain ints, bytes, str, timestamps, UUIDs, booleans)."""
-    kind = e.number(0, 11)
-    if kind == 0:
-        return bool(e.number(0, 1))
-    if kind <= 4:
-        return (Int8, Int16, Int32, Int64)[kind - 1](e.signed(1 << (kind - 1)))
-    if kind == 5:
-        return e.signed(8)  # a plain int: int32 when it fits, else int64
-    if kind == 6:
-        return e.take(e.number(0, 24))
-    if kind == 7:
-        return e.text(24)
-    if kind == 8:
-        return Timestamp(e.number(*_DATETIME_MS))  # comes back as a UTC datetime
-    if kind == 9:
-        return Timestamp(e.signed(8))  # mostly outside datetime's range: stays a Timestamp
-    if kind == 10:
-        return uuid.UUID(bytes=e.take(16))
-    return e.pick(SPECIAL_VALUES)  # type: ignore[no-any-return]
-
-
-def gen_message(e: Entropy) -> Message:
-    headers: dict[str, HeaderValue] = {}
-    for _ in range(e.number(0, 5)):
-        name = e.pick(NAME_POOL) if e.number(0, 1) else e.text(12) or "x"
-        headers[name] = gen_value(e)
-    kind = e.number(0, 15)
-    payload = (b"" if kind == 0 else b'{"bytes":"eyJ0eXBlIjoibWVzc2FnZV9zdG9wIn0="}' if kind == 1
-               else LARGE_PAYLOADS[kind - 2] if kind <= 3 else e.take(e.number(0, 64)))
-    message = Message(headers, payload)
-    try:
-        message.headers.wire_bytes()
-    except EncodeError:  # several maximal values together can exceed the 128 KiB block limit
-        return Message({}, payload)
-    return message
-
-
-def gen_stream(e: Entropy, max_frames: int = 4) -> tuple[list[Message], list[bytes]]:
-    batch = [gen_message(e) for _ in range(e.number(1, max_frames))]
-    return batch, [encode(message) for message in batch]
-
-
-def gen_cuts(e: Entropy, size: int) -> list[int]:
-    """Split points: up to 8 anywhere (repeats make empty pieces), or every byte of short data."""
-    if size <= 600 and e.number(0, 9) == 0:
-        return list(range(1, size))
-    return [e.number(0, size) for _ in range(e.number(0, 8))]
-
+gen_cuts = es.build_cuts
+gen_mutated_stream = es.build_mutated_stream
+gen_random_bytes = es.build_hostile_bytes
 
 PIECE_KINDS: list[tuple[Callable[[bytes], Piece], ...]] = [
     (bytes,), (bytearray,), (memoryview,), (bytes, bytearray, memoryview)]
 MAX_SIZES = [DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGE_SIZE, 16, 40, 100, 1024]
-BOUNDARY_U32 = [0, 1, 11, 12, 15, 16, 17, 40, 100, 1023, 1024, 1025, 128 * 1024, 128 * 1024 + 1,
-                DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGE_SIZE + 1, 0x7FFFFFFF, 0xFFFFFFFF]
-
-
-def frame_starts(data: bytes | bytearray) -> list[int]:
-    """Where a decoder would look for frames if every length field were believed."""
-    starts = []
-    pos = 0
-    while len(data) - pos >= 12:
-        starts.append(pos)
-        (total,) = struct.unpack_from(">I", data, pos)
-        if total < 16:
-            break
-        pos += total
-    return starts or [0]
-
-
-def fix_frame(data: bytearray, pos: int) -> None:
-    """Rewrite the checksums of the frame at ``pos`` (as far as its length field allows)."""
-    if len(data) - pos < 12:
-        return
-    (total,) = struct.unpack_from(">I", data, pos)
-    struct.pack_into(">I", data, pos + 8, zlib.crc32(data[pos:pos + 8]))
-    if 16 <= total <= len(data) - pos:
-        struct.pack_into(">I", data, pos + total - 4, zlib.crc32(data[pos:pos + total - 4]))
-
-
-MUTATIONS = ("insert", "delete", "overwrite", "flip", "splice", "duplicate", "lengths", "fix", "truncate")
-
-
-def gen_mutated_stream(e: Entropy) -> bytes:
-    """A valid stream after 1-4 edits. "lengths" writes a boundary value into a frame's total or headers
-    length and fixes its checksums; "fix" rewrites a frame's checksums, so earlier damage gets past the CRC
-    gates and reaches the length checks and the header parser."""
-    data = bytearray(b"".join(gen_stream(e)[1]))
-    for _ in range(e.number(1, 4)):
-        op = e.pick(MUTATIONS)
-        at = e.number(0, len(data))
-        if op == "insert":
-            data[at:at] = e.take(e.number(1, 8))
-        elif op == "delete":
-            del data[at:at + e.number(1, 16)]
-        elif op == "overwrite":
-            replacement = e.take(e.number(1, 4))
-            data[at:at + len(replacement)] = replacement
-        elif op == "flip" and at < len(data):
-            data[at] ^= 1 << e.number(0, 7)
-        elif op == "splice":
-            # Part of another stream (a frame's head, tail or middle, or whole frames) put in anywhere.
-            donor = b"".join(gen_stream(e, 2)[1])
-            a = e.number(0, len(donor))
-            data[at:at + e.number(0, 24)] = donor[a:e.number(a, len(donor))]
-        elif op == "duplicate":
-            a = e.number(0, len(data))
-            data[at:at] = data[a:a + e.number(1, 200)]
-        elif op == "lengths":
-            start = e.pick(frame_starts(data))
-            if len(data) - start >= 12:
-                struct.pack_into(">I", data, start + e.pick([0, 4]), e.pick(BOUNDARY_U32))
-                fix_frame(data, start)
-        elif op == "fix":
-            fix_frame(data, e.pick(frame_starts(data)))
-        elif op == "truncate":
-            del data[at:]
-    return bytes(data)
-
-
-def gen_frame_shaped(e: Entropy) -> bytes:
-    """A random frame: any lengths behind a valid prelude CRC, random header bytes, right or wrong message
-    CRC."""
-    headers = e.take(e.number(0, 40))
-    payload = e.take(e.number(0, 20))
-    total = e.pick(BOUNDARY_U32) if e.number(0, 2) == 0 else 16 + len(headers) + len(payload)
-    headers_length = e.pick(BOUNDARY_U32) if e.number(0, 2) == 0 else len(headers)
-    prelude = struct.pack(">II", total, headers_length)
-    body = prelude + struct.pack(">I", zlib.crc32(prelude)) + headers + payload
-    return body + (struct.pack(">I", zlib.crc32(body)) if e.number(0, 1) else e.take(4))
-
-
-def gen_random_bytes(e: Entropy) -> bytes:
-    if e.number(0, 1):
-        return e.take(e.number(0, 300))
-    return b"".join(gen_frame_shaped(e) for _ in range(e.number(1, 3)))
 
 
 def starts_of(frames: Sequence[bytes]) -> list[int]:
@@ -443,7 +274,7 @@ def starts_of(frames: Sequence[bytes]) -> list[int]:
 
 @fuzz_settings
 @given(entropy)
-def test_round_trip(e: Entropy) -> None:
+def test_round_trip(e: es.Entropy) -> None:
     batch, frames = gen_stream(e)
     wire = b"".join(frames)
     pairs, error, _, _ = run(split(wire, gen_cuts(e, len(wire)), e.pick(PIECE_KINDS)))
@@ -459,7 +290,7 @@ def test_round_trip(e: Entropy) -> None:
 
 @fuzz_settings
 @given(entropy)
-def test_split_invariance(e: Entropy) -> None:
+def test_split_invariance(e: es.Entropy) -> None:
     """Two independent splits (with every piece type) and the whole buffer give one and the same outcome, for
     valid, edited and random streams alike."""
     source = e.number(0, 2)
@@ -471,7 +302,7 @@ def test_split_invariance(e: Entropy) -> None:
 
 @fuzz_settings
 @given(entropy)
-def test_truncation(e: Entropy) -> None:
+def test_truncation(e: es.Entropy) -> None:
     """A stream cut anywhere: the complete frames come out, close() reports the cut frame's offset."""
     batch, frames = gen_stream(e)
     wire = b"".join(frames)
@@ -488,7 +319,7 @@ def test_truncation(e: Entropy) -> None:
 
 @fuzz_settings
 @given(entropy)
-def test_bit_flips(e: Entropy) -> None:
+def test_bit_flips(e: es.Entropy) -> None:
     """Damage inside one frame that CRC-32 always detects -- any change within one byte, a burst of up to
     32 bits between the prelude and the message CRC, any change of a checksum field -- stops the decoder at
     exactly that frame, with the frames before it intact. Arbitrary flips anywhere: nothing before the first
@@ -533,14 +364,14 @@ def test_bit_flips(e: Entropy) -> None:
 
 @fuzz_settings
 @given(entropy)
-def test_mutated_valid_streams(e: Entropy) -> None:
+def test_mutated_valid_streams(e: es.Entropy) -> None:
     data = gen_mutated_stream(e)
     check_against_reference(data, gen_cuts(e, len(data)), e.pick(MAX_SIZES), e.pick(PIECE_KINDS))
 
 
 @fuzz_settings
 @given(entropy)
-def test_random_bytes(e: Entropy) -> None:
+def test_random_bytes(e: es.Entropy) -> None:
     data = gen_random_bytes(e)
     check_against_reference(data, gen_cuts(e, len(data)), e.pick(MAX_SIZES))
 
@@ -585,18 +416,23 @@ def test_the_reference_model_on_known_cases(data: bytes,
 
 # --- the atheris harness, without atheris: every fixture, every regression input ----------------------------
 
-STREAM_FIXTURES = harness.stream_fixtures(FIXTURES)
+STREAM_FIXTURES = harness.stream_fixtures(FIXTURES, VECTORS if VECTORS.is_dir() else None)
 REGRESSION_INPUTS = sorted(p for p in REGRESSIONS.iterdir() if p.is_file() and p.suffix != ".md")
 
 
+def _fixture_id(path: Path) -> str:
+    return path.relative_to(FIXTURES if path.is_relative_to(FIXTURES) else VECTORS).as_posix()
+
+
 def test_the_fixture_list_covers_every_recorded_stream() -> None:
-    names_found = {p.relative_to(FIXTURES).as_posix() for p in STREAM_FIXTURES}
+    require("vectors")  # the vectors' half of the list; skipped (or, under CI, failed) without them
+    names_found = {_fixture_id(p) for p in STREAM_FIXTURES}
     assert len(names_found) == 25
     assert {"bedrock/claude_messages.bin", "eventstream/smithy-rs/valid_no_headers",
             "eventstream/aws-sdk-go/encoded/negative/corrupted_header_len"} <= names_found
 
 
-@pytest.mark.parametrize("path", STREAM_FIXTURES, ids=lambda p: p.relative_to(FIXTURES).as_posix())
+@pytest.mark.parametrize("path", STREAM_FIXTURES, ids=_fixture_id)
 def test_harness_one_input_runs_on_every_fixture(path: Path) -> None:
     stream = path.read_bytes()
     for mode, codes in [(0, ()), (0b110010, (0,)), (0b100010, (6, 11, 200)), (0b1, (3,)), (0b1000, (2, 191)),
@@ -642,7 +478,6 @@ def test_harness_finds_what_it_should(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_harness_provider_matches_atheris() -> None:
     """ByteProvider reads inputs exactly as atheris.FuzzedDataProvider does (CI replays what was fuzzed)."""
     atheris = pytest.importorskip("atheris", reason="atheris is the optional 'fuzz' extra")
-    import random
 
     rng = random.Random(5)
     for _ in range(3000):
@@ -656,3 +491,59 @@ def test_harness_provider_matches_atheris() -> None:
         assert ours.ConsumeBytes(3) == theirs.ConsumeBytes(3)
         fuzzed = harness.read_case(data, atheris.FuzzedDataProvider)
         assert fuzzed == harness.read_case(data)
+
+
+# --- your own consumer under the harness (fuzz/README.md, "Fuzz your own consumer") -----------------------
+
+CONSUMER = '''
+import eventstream
+
+class BadStream(Exception):
+    pass
+
+def consume(pieces):
+    decoder = eventstream.Decoder()
+    try:
+        for piece in pieces:
+            decoder.feed(piece)
+        decoder.close()
+    except eventstream.TruncatedStream as exc:
+        raise BadStream(str(exc)) from exc
+
+def fragile(pieces):
+    if sum(len(p) for p in pieces) > 100:
+        raise ValueError("a bug in the consumer")
+'''
+
+
+def test_a_consumer_gets_every_input_and_its_undeclared_exceptions_are_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_consumer.py").write_text(CONSUMER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen: list[bytes] = []
+    target = harness.Target(lambda pieces: seen.append(b"".join(bytes(p) for p in pieces)))
+    data = harness.make_input(GOOD + GOOD[:20], 0b110000, (6, 11))  # truncated, pieces of mixed types
+    harness.one_input(data, target=target)
+    assert seen == [GOOD + GOOD[:20]]
+    # TruncatedStream re-raised as the consumer's own BadStream: a finding unless declared with --allow
+    with pytest.raises(Exception, match="stream ended inside a frame") as info:
+        harness.one_input(data, target=harness.load_target("my_consumer:consume"))
+    assert type(info.value).__name__ == "BadStream"
+    harness.one_input(data, target=harness.load_target("my_consumer:consume", ["my_consumer:BadStream"]))
+    with pytest.raises(ValueError, match="a bug in the consumer"):
+        harness.replay(REGRESSION_INPUTS, harness.load_target("my_consumer:fragile"))
+
+
+def test_the_consumer_recipe_replays_without_atheris(tmp_path: Path) -> None:
+    """fuzz/README.md's third command, in replay mode (what runs without atheris): options parsed out of the
+    libFuzzer arguments, the consumer imported from the current directory."""
+    (tmp_path / "my_consumer.py").write_text(CONSUMER)
+    command = [sys.executable, str(ROOT / "fuzz" / "fuzz_decoder.py"), "--consumer", "my_consumer:consume",
+               "--allow=my_consumer:BadStream", "--replay", str(REGRESSIONS)]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    replayed = len([p for p in REGRESSIONS.iterdir() if p.is_file()])  # its README.md is an input too
+    assert done.stdout.strip() == f"replayed {replayed} inputs: no finding"
+    assert harness.split_target_options(["x", "--consumer=a:b", "-runs=5", "--allow", "a:E", "corpus"]) == (
+        ["x", "-runs=5", "corpus"], "a:b", ["a:E"])

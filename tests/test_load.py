@@ -1,4 +1,5 @@
-"""Load: 200 concurrent async streams of 500 events each against the emulator, with nothing lost.
+"""Load: 200 concurrent streams of 500 events each against the emulator, with nothing lost: async tasks, and
+sync threads on both sync transports (the default, ``StdlibTransport``, and httpx's).
 
 Every stream asks its own question, so every answer is different; each stream's chunks must equal, in order
 and in full, the events the emulator's deterministic model produces for that request (computed here without
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +27,7 @@ import pytest
 import client
 from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Emulator
 from client.emulator.models import answer_events, resolve_model
+from fault_tools import SYNC_MODES, Mode, assert_transport, sync_http_client, transport_of
 from sigv4 import Credentials
 
 STREAMS = 200
@@ -168,6 +171,91 @@ async def test_200_concurrent_streams_through_the_default_pool_all_complete(shor
     check_every_stream(received, SHORT_EVENTS)
     assert 1 <= most_open <= 100
     print(f"\n{STREAMS} x {SHORT_EVENTS} events, default pool: {elapsed:.2f} s, {most_open} open at most")
+
+
+def read_all_streams_in_threads(
+    bedrock: client.BedrockRuntimeClient, *, wait_until_all_open: bool
+) -> tuple[dict[int, list[client.Chunk]], int]:
+    """The sync twin of :func:`read_all_streams`: one thread per stream, every wait bounded."""
+    received: dict[int, list[client.Chunk]] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    open_now = most_open = 0
+    all_open = threading.Barrier(STREAMS)
+    deadline = time.monotonic() + DEADLINE
+
+    def one(index: int) -> None:
+        nonlocal open_now, most_open
+        try:
+            stream = bedrock.invoke_model_with_response_stream(
+                MODELS[index % len(MODELS)], request_body(index)
+            )
+            chunks: list[client.Chunk] = []
+            with stream:
+                with lock:
+                    open_now += 1
+                    most_open = max(most_open, open_now)
+                for event in stream:
+                    chunks.append(event)
+                    if len(chunks) == 1 and wait_until_all_open:
+                        all_open.wait(timeout=max(0.0, deadline - time.monotonic()))
+                with lock:
+                    open_now -= 1
+            received[index] = chunks
+        except BaseException as exc:  # reported by the test, never lost in a thread
+            errors.append(exc)
+            all_open.abort()
+
+    threads = [threading.Thread(target=one, args=(index,), daemon=True) for index in range(STREAMS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(thread.is_alive() for thread in threads), "the load did not finish in time"
+    assert errors == [], errors[:3]
+    return received, most_open
+
+
+@pytest.mark.parametrize("mode", SYNC_MODES)
+def test_200_concurrent_sync_streams_all_open_at_once_deliver_every_event_in_order(
+    emu: Emulator, mode: Mode
+) -> None:
+    accepted_before = emu.connections_accepted
+    limits = httpx.Limits(max_connections=STREAMS, max_keepalive_connections=STREAMS)
+    with (
+        sync_http_client(mode, limits=limits, timeout=TIMEOUT) as http,
+        client.BedrockRuntimeClient(
+            REGION, credentials=CREDS, endpoint_url=emu.url, http_client=http, max_attempts=1
+        ) as bedrock,
+    ):
+        started = time.monotonic()
+        received, most_open = read_all_streams_in_threads(bedrock, wait_until_all_open=True)
+        elapsed = time.monotonic() - started
+    check_every_stream(received, EVENTS)
+    assert most_open == STREAMS, f"only {most_open} streams were open at once"
+    assert emu.connections_accepted - accepted_before == STREAMS
+    print(f"\n{mode}: {STREAMS} threads x {EVENTS} events, all open at once: {elapsed:.2f} s")
+
+
+@pytest.mark.parametrize("mode", SYNC_MODES)
+def test_200_sync_streams_through_the_default_pool_all_complete(short_emu: Emulator, mode: Mode) -> None:
+    # The client's own default httpx.Client: at most 100 connections on either transport, so threads beyond
+    # that wait for one (the pool timeout is generous here), and none is lost or mixed up for it.
+    with client.BedrockRuntimeClient(
+        REGION,
+        credentials=CREDS,
+        endpoint_url=short_emu.url,
+        timeout=TIMEOUT,
+        max_attempts=1,
+        transport=transport_of(mode),
+    ) as bedrock:
+        assert_transport(bedrock, mode)
+        started = time.monotonic()
+        received, most_open = read_all_streams_in_threads(bedrock, wait_until_all_open=False)
+        elapsed = time.monotonic() - started
+    check_every_stream(received, SHORT_EVENTS)
+    assert 1 <= most_open <= 100
+    print(f"\n{mode}: {STREAMS} threads x {SHORT_EVENTS} events, default pool: {elapsed:.2f} s, {most_open}")
 
 
 @pytest.mark.parametrize("which", ["emu", "short_emu"])

@@ -45,6 +45,7 @@ from fault_tools import (
     run_call,
     secret_forms,
     start_emulator,
+    transport_of,
 )
 from sigv4 import Credentials
 from sigv4.httpx_auth import BearerAuth, SigV4Auth
@@ -86,11 +87,17 @@ class DebugLogs:
         parts += [repr(vars(record)) for record in self._caplog.records]
         return "\n".join(parts)
 
-    def assert_clean(self) -> None:
-        """Nothing secret was logged - and DEBUG logging was really on (httpcore's trace was seen)."""
-        assert any(r.name.startswith("httpcore") and r.levelno == logging.DEBUG for r in self.records), (
-            "no httpcore DEBUG record was captured: the capture is not working"
-        )
+    def assert_clean(self, *, httpcore: bool | None = True) -> None:
+        """Nothing secret was logged - and DEBUG logging was really on.
+
+        ``httpcore``: True when the calls went through httpx's transport, whose DEBUG trace must then have
+        been seen; False when they went through StdlibTransport (which logs nothing of its own, so no
+        httpcore record may appear either); None when either may have been used.
+        """
+        assert all(logging.getLogger(name).isEnabledFor(logging.DEBUG) for name in _LOGGERS)
+        traced = any(r.name.startswith("httpcore") and r.levelno == logging.DEBUG for r in self.records)
+        if httpcore is not None:
+            assert traced == httpcore, f"httpcore DEBUG records seen: {traced}, expected: {httpcore}"
         assert_no_leak(self.text(), "the DEBUG logs")
 
 
@@ -204,11 +211,16 @@ def _refused_by_the_service(mode: Mode, auth: Auth, emu: Emulator) -> client.Bed
 
     wrong = Credentials(ACCESS_KEY_ID, SECRET_KEY + "-rotated", SESSION_TOKEN)
     revoked = BEARER_TOKEN + "-revoked"
-    if mode == "sync":
+    if mode != "async":
+        transport = transport_of(mode)
         if auth == "bearer":
-            bedrock = client.BedrockRuntimeClient(bearer_token=revoked, endpoint_url=emu.url)
+            bedrock = client.BedrockRuntimeClient(
+                bearer_token=revoked, endpoint_url=emu.url, transport=transport
+            )
         else:
-            bedrock = client.BedrockRuntimeClient(REGION, credentials=wrong, endpoint_url=emu.url)
+            bedrock = client.BedrockRuntimeClient(
+                REGION, credentials=wrong, endpoint_url=emu.url, transport=transport
+            )
         with bedrock, pytest.raises(client.BedrockRuntimeError) as info:
             bedrock.invoke_model_with_response_stream(MODEL, {"prompt": "x"})
         return info.value
@@ -252,7 +264,7 @@ def test_streaming_every_fault_at_debug_leaks_no_secret(
         assert (SESSION_TOKEN if auth == "sigv4" else f"Bearer {BEARER_TOKEN}") in seen
     for text in texts:
         assert_no_leak(text, "an error raised while streaming")
-    debug_logs.assert_clean()
+    debug_logs.assert_clean(httpcore=mode != "sync")
     assert any(r.name == "httpx" for r in debug_logs.records)
 
 
@@ -320,7 +332,7 @@ def test_cli_invoke_prints_no_secret(
     printed = out + err + (record.read_bytes().decode("latin-1") if record.exists() else "")
     assert_no_leak(printed, f"the output of `bedrock-stream {' '.join(argv)}`")
     assert "Traceback" not in err
-    debug_logs.assert_clean()
+    debug_logs.assert_clean(httpcore=None)  # the command line picks its own transport
 
 
 def test_cli_sign_and_demo_print_no_secret(
@@ -346,7 +358,7 @@ def test_cli_sign_and_demo_print_no_secret(
     out, err = capsys.readouterr()
     assert out.startswith("You asked: hi") and "ValidationException" in err
     assert_no_leak(out + err, "`bedrock-stream demo`")
-    debug_logs.assert_clean()
+    debug_logs.assert_clean(httpcore=None)
 
 
 # --- credential errors -------------------------------------------------------------------------------------
@@ -412,9 +424,9 @@ def test_credential_errors_show_no_secret(
 
     expected = _set_up(scenario, monkeypatch, tmp_path)
     with emulator() as emu:
-        if mode == "sync":
+        if mode != "async":
             with (
-                client.BedrockRuntimeClient(endpoint_url=emu.url) as bedrock,
+                client.BedrockRuntimeClient(endpoint_url=emu.url, transport=transport_of(mode)) as bedrock,
                 pytest.raises(CredentialError) as info,
             ):
                 bedrock.invoke_model_with_response_stream(MODEL, {"prompt": "x"})

@@ -1,5 +1,6 @@
-"""The AWS SigV4 test suites, byte for byte: fixtures/sigv4 (aws-c-auth, header and query signing) and
-fixtures/sigv4-legacy (the 2015 suite as botocore ships it, header signing)."""
+"""The AWS SigV4 test suites, byte for byte: vectors/sigv4 (aws-c-auth, header and query signing) and
+vectors/sigv4-legacy (the 2015 suite as botocore ships it, header signing), read from the shared folder
+(tests/shared_data.py; ../shared/vectors/README.md describes them)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from shared_data import require
 from sigv4 import Credentials, presign_request, sign_request
 from sigv4.signer import SignedRequest
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-SUITE = FIXTURES / "sigv4"
-LEGACY = FIXTURES / "sigv4-legacy"
+VECTORS = require("vectors")
+SUITE = VECTORS / "sigv4"
+LEGACY = VECTORS / "sigv4-legacy"
 ORIGIN = "https://example.amazonaws.com"
 
 

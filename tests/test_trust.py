@@ -18,16 +18,11 @@ Everything on 127.0.0.1; certificates are made on the spot by the ``openssl`` bi
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import shutil
-import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -47,6 +42,7 @@ from fault_tools import (
     PATH,
     REGION,
     SESSION_TOKEN,
+    SYNC_MODES,
     WAIT,
     Auth,
     Mode,
@@ -55,9 +51,12 @@ from fault_tools import (
     error_text,
     signed_headers,
     start_emulator,
+    sync_http_client,
+    transport_of,
     wait_until,
 )
 from test_client_helpers import Loopback, Reply, json_chunk
+from tls_helpers import make_certificate, tls_server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -231,8 +230,10 @@ def test_a_request_without_a_valid_signature_is_refused_whatever_it_carries(
 
 
 def _https_client(mode: Mode, url: str) -> client.BedrockRuntimeClient | client.AsyncBedrockRuntimeClient:
-    if mode == "sync":
-        return client.BedrockRuntimeClient(REGION, credentials=CREDENTIALS, endpoint_url=url, max_attempts=1)
+    if mode != "async":
+        return client.BedrockRuntimeClient(
+            REGION, credentials=CREDENTIALS, endpoint_url=url, max_attempts=1, transport=transport_of(mode)
+        )
     return client.AsyncBedrockRuntimeClient(REGION, credentials=CREDENTIALS, endpoint_url=url, max_attempts=1)
 
 
@@ -240,120 +241,29 @@ def _https_client(mode: Mode, url: str) -> client.BedrockRuntimeClient | client.
 def test_the_default_http_client_verifies_certificates_and_host_names(mode: Mode) -> None:
     bedrock = _https_client(mode, "https://127.0.0.1:9")
     transport: Any = bedrock._http._transport
-    context = transport._pool._ssl_context
+    context = transport._context() if mode == "sync" else transport._pool._ssl_context
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert bedrock.endpoint_url == "https://127.0.0.1:9"
-
-
-@dataclass
-class TlsServer:
-    """An HTTPS server on 127.0.0.1 (one thread per connection, every socket with a timeout) that answers
-    every request with a one-event stream, and records handshakes and requests."""
-
-    context: ssl.SSLContext
-    handshakes_failed: list[str] = field(default_factory=list)
-    requests: list[bytes] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port = self._listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._accept, daemon=True)]
-        self._threads[0].start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        conn.settimeout(WAIT)
-        try:
-            tls = self.context.wrap_socket(conn, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            self.handshakes_failed.append(type(exc).__name__ + ": " + str(exc))
-            conn.close()
-            return
-        with tls, contextlib.suppress(OSError):
-            data = b""
-            while b"\r\n\r\n" not in data:
-                piece = tls.recv(65536)
-                if not piece:
-                    return
-                data += piece
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            while len(body) < length:  # read it all: closing with unread bytes would reset the connection
-                piece = tls.recv(65536)
-                if not piece:
-                    return
-                body += piece
-            self.requests.append(head)
-            frame = json_chunk({"over": "tls"})
-            tls.sendall(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
-                + f"Content-Length: {len(frame)}\r\nConnection: close\r\n\r\n".encode()
-                + frame
-            )
-
-    def close(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(WAIT)
-        self._listener.close()
-
-
-def _make_certificate(directory: Path, name: str, san: str) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl binary is needed to make a throwaway certificate (cryptography is absent)")
-    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
-    subprocess.run(
-        [
-            *(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"),
-            *("-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", f"/CN={name}"),
-            *("-addext", f"subjectAltName={san}"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return cert, key
-
-
-@contextlib.contextmanager
-def tls_server(cert: Path, key: Path) -> Iterator[TlsServer]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server = TlsServer(context)
-    try:
-        yield server
-    finally:
-        server.close()
+    # Both sync transports hold the same settings: httpx's trust store, minimum version and options.
+    reference: Any = httpx.HTTPTransport()._pool._ssl_context
+    assert context.minimum_version == reference.minimum_version
+    assert context.options == reference.options
+    assert context.get_ca_certs() == reference.get_ca_certs()
 
 
 def _invoke(mode: Mode, url: str, http: httpx.Client | httpx.AsyncClient | None = None) -> list[bytes]:
     """Stream one call to ``url``; the events' bytes (or the client's error)."""
-    if mode == "sync":
+    if mode != "async":
         assert http is None or isinstance(http, httpx.Client)
         with client.BedrockRuntimeClient(
-            REGION, credentials=CREDENTIALS, endpoint_url=url, http_client=http, max_attempts=1, timeout=WAIT
+            REGION,
+            credentials=CREDENTIALS,
+            endpoint_url=url,
+            http_client=http,
+            max_attempts=1,
+            timeout=WAIT,
+            transport=transport_of(mode) if http is None else None,
         ) as bedrock:
             return [event.bytes for event in bedrock.invoke_model_with_response_stream(MODEL, b"{}")]
 
@@ -372,14 +282,14 @@ def _invoke(mode: Mode, url: str, http: httpx.Client | httpx.AsyncClient | None 
 
 def _trusting(mode: Mode, cafile: Path) -> httpx.Client | httpx.AsyncClient:
     context = ssl.create_default_context(cafile=str(cafile))
-    if mode == "sync":
-        return httpx.Client(verify=context, timeout=WAIT)
+    if mode != "async":
+        return sync_http_client(mode, verify=context, timeout=WAIT)
     return httpx.AsyncClient(verify=context, timeout=WAIT)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_an_untrusted_certificate_is_refused_before_anything_is_sent(mode: Mode, tmp_path: Path) -> None:
-    cert, key = _make_certificate(tmp_path, "127.0.0.1", "IP:127.0.0.1")
+    cert, key = make_certificate(tmp_path, "127.0.0.1", "IP:127.0.0.1")
     with tls_server(cert, key) as server:
         url = f"https://127.0.0.1:{server.port}"
         with pytest.raises(client.EndpointConnectionError) as info:
@@ -398,7 +308,7 @@ def test_an_untrusted_certificate_is_refused_before_anything_is_sent(mode: Mode,
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_trusted_certificate_for_another_host_is_refused(mode: Mode, tmp_path: Path) -> None:
-    cert, key = _make_certificate(tmp_path, "bedrock-runtime.example", "DNS:bedrock-runtime.example")
+    cert, key = make_certificate(tmp_path, "bedrock-runtime.example", "DNS:bedrock-runtime.example")
     with tls_server(cert, key) as server:
         with pytest.raises(client.EndpointConnectionError) as info:
             _invoke(mode, f"https://127.0.0.1:{server.port}", _trusting(mode, cert))
@@ -420,9 +330,11 @@ def _redirecting_client(
         kwargs["bearer_token"] = BEARER_TOKEN
     else:
         kwargs.update(region=REGION, credentials=CREDENTIALS)
-    if mode == "sync":
+    if mode != "async":
         if follow:
-            kwargs["http_client"] = httpx.Client(follow_redirects=True, timeout=WAIT)
+            kwargs["http_client"] = sync_http_client(mode, follow_redirects=True, timeout=WAIT)
+        else:
+            kwargs["transport"] = transport_of(mode)
         return client.BedrockRuntimeClient(**kwargs)
     if follow:
         kwargs["http_client"] = httpx.AsyncClient(follow_redirects=True, timeout=WAIT)
@@ -496,13 +408,21 @@ def test_a_redirect_to_the_same_server_is_not_followed_either(mode: Mode) -> Non
         assert [r.target for r in endpoint.requests] == [PATH]
 
 
-def test_a_certificate_failure_is_not_retried(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", SYNC_MODES)
+def test_a_certificate_failure_is_not_retried(mode: Mode, tmp_path: Path) -> None:
     """The same certificate comes back on every attempt: one handshake, then the error."""
-    cert, key = _make_certificate(tmp_path, "selfsigned", "IP:127.0.0.1")
+    cert, key = make_certificate(tmp_path, "selfsigned", "IP:127.0.0.1")
     with tls_server(cert, key) as server:
-        with client.BedrockRuntimeClient(
-            REGION, credentials=CREDENTIALS, endpoint_url=f"https://127.0.0.1:{server.port}", max_attempts=3
-        ) as bedrock, pytest.raises(client.EndpointConnectionError) as caught:
+        with (
+            client.BedrockRuntimeClient(
+                REGION,
+                credentials=CREDENTIALS,
+                endpoint_url=f"https://127.0.0.1:{server.port}",
+                max_attempts=3,
+                transport=transport_of(mode),
+            ) as bedrock,
+            pytest.raises(client.EndpointConnectionError) as caught,
+        ):
             bedrock.invoke_model_with_response_stream(MODEL, b"{}")
         deadline = time.monotonic() + WAIT
         while not server.handshakes_failed and time.monotonic() < deadline:
@@ -510,3 +430,31 @@ def test_a_certificate_failure_is_not_retried(tmp_path: Path) -> None:
     assert caught.value.retry_attempts == 0
     assert len(server.handshakes_failed) == 1
     assert server.requests == []
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+@pytest.mark.parametrize("mode", SYNC_MODES)
+def test_ssl_cert_file_is_trusted_as_httpx_trusts_it(
+    mode: Mode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default client reads SSL_CERT_FILE on both transports (httpx's rule), and offers ALPN http/1.1."""
+    cert, key = make_certificate(tmp_path, "127.0.0.1", "IP:127.0.0.1")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with tls_server(cert, key) as server:
+        assert _invoke(mode, f"https://127.0.0.1:{server.port}") == [b'{"over": "tls"}']
+        assert server.alpn == ["http/1.1"]
+    # SSL_CERT_DIR: an OpenSSL hashed directory (<subject hash>.0), as `c_rehash` makes it.
+    monkeypatch.delenv("SSL_CERT_FILE")
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(cert)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.strip()
+    directory = tmp_path / "certs"
+    directory.mkdir()
+    (directory / f"{subject_hash}.0").write_bytes(cert.read_bytes())
+    monkeypatch.setenv("SSL_CERT_DIR", str(directory))
+    with tls_server(cert, key) as server:
+        assert _invoke(mode, f"https://127.0.0.1:{server.port}") == [b'{"over": "tls"}']

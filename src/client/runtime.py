@@ -49,6 +49,7 @@ from .stream import (
     async_body_reader,
     body_reader,
 )
+from .transport_choice import default_sync_http_client, validate_transport
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -237,8 +238,8 @@ class _ClientBase:
     def _prepare_count_tokens(self, model_id: str, arguments: dict[str, Any]) -> PreparedRequest:
         from .converse_request import build_count_tokens_body  # noqa: PLC0415 - Converse loads on first use
 
-        if arguments["body"] is not None:
-            arguments["body"] = encode_body(arguments["body"])
+        if arguments.get("body") is not None:
+            arguments = {**arguments, "body": encode_body(arguments["body"])}
         return build_json_request(
             self._config.endpoint, COUNT_TOKENS, model_id, build_count_tokens_body(**arguments)
         )
@@ -248,7 +249,13 @@ class _ClientBase:
         from .converse_response import ConverseResponse  # noqa: PLC0415 - Converse loads on first use
 
         answer = _json_answer(accepted, "Converse")
-        return ConverseResponse.from_answer(answer, request_id=accepted.head.headers.get("x-amzn-requestid"))
+        headers = accepted.head.headers
+        return ConverseResponse.from_answer(
+            answer,
+            request_id=headers.get("x-amzn-requestid"),
+            headers={name.lower(): value for name, value in headers.items()},
+            retry_attempts=accepted.retries,
+        )
 
     @staticmethod
     def _invoke_answer(accepted: Accepted) -> InvokeModelResponse:
@@ -325,6 +332,9 @@ class BedrockRuntimeClient(_ClientBase):
             a VPC endpoint).
         http_client: an ``httpx.Client`` to send with (its pool, proxies, TLS settings). It is not closed by
             this client. Its own timeout applies unless ``timeout`` is given.
+        transport: the default ``http_client``'s wire layer: ``"stdlib"`` (``client.stdlib_transport``)
+            or ``"httpx"``. Default: ``BEDROCK_STREAM_TRANSPORT``, else ``"stdlib"`` unless httpx's proxy
+            environment applies to the endpoint (see ``client.transport_choice``). Not with ``http_client``.
         timeout: a number (seconds, for connect, each read, write and pool wait) or an ``httpx.Timeout``.
             The read timeout bounds the silence between two pieces of the stream, not the whole answer.
         max_attempts: attempts per call, including the first (retries happen only before the first event).
@@ -341,6 +351,7 @@ class BedrockRuntimeClient(_ClientBase):
         bearer_token: str | None = None,
         endpoint_url: str | None = None,
         http_client: httpx.Client | None = None,
+        transport: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
@@ -348,6 +359,8 @@ class BedrockRuntimeClient(_ClientBase):
             raise ParamValidationError(
                 f"http_client must be an httpx.Client, not {type(http_client).__name__}"
             )
+        if validate_transport(transport) is not None and http_client is not None:
+            raise ParamValidationError("pass either http_client or transport, not both")
         self._setup(
             region=region,
             credentials=credentials,
@@ -358,7 +371,11 @@ class BedrockRuntimeClient(_ClientBase):
             keep_client_timeout=http_client is not None and timeout is DEFAULT_TIMEOUT,
         )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(timeout=self._config.timeout)
+        self._http = (
+            http_client
+            if http_client is not None
+            else default_sync_http_client(self._config.endpoint, self._config.timeout, transport)
+        )
 
     def _run(self, flow: Flow) -> tuple[Accepted, httpx.Response | None]:
         """Drive ``flow`` to its answer: send, read and sleep as it says; raise what ends the call."""

@@ -1,21 +1,27 @@
-"""An opt-in httpx transport on the standard library's ``http.client``: httpx's API, fewer µs per chunk.
+"""An httpx transport on the standard library's ``http.client``: httpx's API, fewer µs per chunk.
 
 Why it exists: a streamed answer arrives as one event-stream frame per HTTP chunk, so what the transport
 spends handing each raw chunk to the caller is paid once per event. httpx's default transport (httpcore over
 h11) spends ~8 µs of CPU per chunk on loopback; ``http.client`` (what urllib3, hence boto3, reads with) spends
 ~1.8 µs. This transport keeps httpx as the only dependency and the only API (auth flows, events hooks,
-``httpx.Response``, httpx's exception types) and swaps just the wire layer::
+``httpx.Response``, httpx's exception types) and swaps just the wire layer. The sync client uses it by
+default where it is equivalent to httpx's transport (see :mod:`client.transport_choice`); by hand::
 
     http = httpx.Client(transport=StdlibTransport())
     bedrock = client.BedrockRuntimeClient("us-east-1", http_client=http)
+
+What it shares with httpx's default transport: the trust store and TLS settings (``httpx.create_ssl_context``:
+certifi's bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` with ``trust_env``; host names checked; Python's
+minimum TLS version; ALPN ``http/1.1``), the pool limits (``httpx.Limits``: at most ``max_connections`` open
+at once over all hosts, a request waits up to the ``pool`` timeout for one and then raises
+``httpx.PoolTimeout``; ``max_keepalive_connections`` idle ones kept, each for ``keepalive_expiry``), the
+``connect``/``read``/``write`` timeouts and httpx's exception types.
 
 Limits (use httpx's default transport when you need any of these):
 
 * HTTP/1.1 only (no HTTP/2), sync only (no ``httpx.AsyncClient``).
 * No proxies (``HTTP(S)_PROXY`` and httpx's ``proxy=`` are not consulted: httpx hands proxied requests to
   a different transport it builds itself, so only a ``mounts=``/``transport=`` use reaches this one).
-* No pool wait: the keep-alive pool bounds the idle connections kept per host, not how many are open at once
-  (the ``pool`` timeout is therefore never used).
 * Redirects are never followed here (httpx's client decides that; this transport returns the 3xx as is).
 * A request body is sent from memory (``request.read()``), never streamed.
 """
@@ -27,10 +33,14 @@ import select
 import ssl
 import threading
 from collections.abc import Iterator
+from time import monotonic
 
 import httpx
 
-__all__ = ["StdlibTransport"]
+__all__ = ["DEFAULT_LIMITS", "StdlibTransport"]
+
+#: httpx's own defaults (``httpx.Limits(max_connections=100, max_keepalive_connections=20)``, 5 s expiry).
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 
 _READ_SIZE = 65536
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -39,64 +49,147 @@ _Key = tuple[str, str, int]
 
 
 class StdlibTransport(httpx.BaseTransport):
-    """HTTP/1.1 over ``http.client`` with a small thread-safe keep-alive pool per (scheme, host, port).
+    """HTTP/1.1 over ``http.client`` with a bounded, thread-safe connection pool.
 
     Args:
-        verify: ``True`` (default) verifies TLS certificates and host names with
-            ``ssl.create_default_context()``; ``False`` turns verification off; an ``ssl.SSLContext`` is
-            used as given.
-        max_keepalive_per_host: idle connections kept for reuse per (scheme, host, port); more are closed
-            when released.
+        verify: ``True`` (default) verifies TLS certificates and host names against httpx's trust store
+            (``httpx.create_ssl_context``); ``False`` turns verification off; an ``ssl.SSLContext`` is used
+            as given (with ALPN set to ``http/1.1``, as httpx does).
+        trust_env: read ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` like httpx (proxy variables are never read).
+        limits: ``httpx.Limits``, the same meaning as for httpx's transport; default :data:`DEFAULT_LIMITS`.
 
-    Timeouts come from each request's ``extensions["timeout"]`` as httpx sets them: ``connect`` bounds the
-    TCP connect and TLS handshake, ``write`` each send, ``read`` each wait for data (the status line and
-    every piece of the body, not the whole response).
+    Timeouts come from each request's ``extensions["timeout"]`` as httpx sets them: ``pool`` bounds the wait
+    for a connection when ``max_connections`` are open, ``connect`` the TCP connect and TLS handshake,
+    ``write`` each send, ``read`` each wait for data (the status line and every piece of the body, not the
+    whole response).
     """
 
-    def __init__(self, *, verify: bool | ssl.SSLContext = True, max_keepalive_per_host: int = 10) -> None:
-        if max_keepalive_per_host < 0:
-            raise ValueError(f"max_keepalive_per_host must be >= 0, got {max_keepalive_per_host}")
-        if isinstance(verify, ssl.SSLContext):
-            self._ssl_context: ssl.SSLContext | None = verify
-        else:
-            self._ssl_context = None  # built on first HTTPS use: loading the CA store costs milliseconds
+    def __init__(
+        self,
+        *,
+        verify: bool | ssl.SSLContext = True,
+        trust_env: bool = True,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+    ) -> None:
+        if limits.max_connections is not None and limits.max_connections < 1:
+            raise ValueError(f"limits.max_connections must be None or >= 1, not {limits.max_connections}")
+        idle = limits.max_keepalive_connections
+        if idle is not None and idle < 0:
+            raise ValueError(f"limits.max_keepalive_connections must be None or >= 0, not {idle}")
+        self._ssl_context: ssl.SSLContext | None = None  # built on first HTTPS use: loading CAs costs ms
         self._verify = verify
-        self._max_idle = max_keepalive_per_host
-        self._lock = threading.Lock()
-        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._trust_env = trust_env
+        self._max_open = limits.max_connections
+        self._max_idle = limits.max_keepalive_connections
+        self._expiry = limits.keepalive_expiry
+        self._cond = threading.Condition(threading.Lock())  # guards the pool's state below
+        self._tls_lock = threading.Lock()  # building the TLS context takes ms: never under the pool's lock
+        self._idle: dict[_Key, list[tuple[http.client.HTTPConnection, float]]] = {}
+        self._idle_count = 0
+        self._open = 0  # connections open or being opened (idle ones included): what max_connections bounds
         self._closed = False
 
-    # -- the pool ----------------------------------------------------------------------------------------
+    @property
+    def connections_in_use(self) -> int:
+        """Connections open (or being opened) and not idle in the pool: each serves one request now."""
+        with self._cond:
+            return self._open - self._idle_count
+
+    # -- TLS ---------------------------------------------------------------------------------------------
 
     def _context(self) -> ssl.SSLContext:
-        with self._lock:
+        with self._tls_lock:
             if self._ssl_context is None:
-                context = ssl.create_default_context()
-                if self._verify is False:
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
+                # httpx's own function: the same CA bundle, environment variables and verify=False handling.
+                context = httpx.create_ssl_context(verify=self._verify, trust_env=self._trust_env)
+                context.set_alpn_protocols(["http/1.1"])  # what httpcore offers without http2
                 self._ssl_context = context
             return self._ssl_context
 
-    def _take_idle(self, key: _Key) -> http.client.HTTPConnection | None:
-        while True:
-            with self._lock:
-                idle = self._idle.get(key)
-                if not idle:
-                    return None
-                conn = idle.pop()
-            if _still_usable(conn):
+    # -- the pool ----------------------------------------------------------------------------------------
+
+    def _acquire(
+        self, key: _Key, pool_timeout: float | None, request: httpx.Request
+    ) -> http.client.HTTPConnection | None:
+        """An idle connection for ``key``, or None with a slot reserved for a new one; waits for a slot.
+
+        Like httpcore: when every slot is taken but some are idle connections to other hosts, the oldest of
+        those is closed to make room.
+        """
+        deadline = None if pool_timeout is None else monotonic() + pool_timeout
+        doomed: list[http.client.HTTPConnection] = []
+        try:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        raise RuntimeError("this StdlibTransport is closed")
+                    conn = self._pop_idle(key, doomed)
+                    if conn is not None:
+                        return conn
+                    if self._max_open is None or self._open < self._max_open:
+                        self._open += 1
+                        return None
+                    victim = self._pop_oldest_idle()
+                    if victim is not None:
+                        doomed.append(victim)  # its slot passes to the new connection
+                        return None
+                    remaining = None if deadline is None else deadline - monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise httpx.PoolTimeout(
+                            f"timed out waiting for one of the pool's {self._max_open} connections",
+                            request=request,
+                        )
+                    self._cond.wait(remaining)
+        finally:
+            for conn in doomed:
+                conn.close()
+
+    def _pop_idle(
+        self, key: _Key, doomed: list[http.client.HTTPConnection]
+    ) -> http.client.HTTPConnection | None:
+        # Called with the lock held. Newest first: the least likely to have been closed by the server.
+        idle = self._idle.get(key)
+        now = monotonic()
+        while idle:
+            conn, since = idle.pop()
+            self._idle_count -= 1
+            if (self._expiry is None or now - since < self._expiry) and _still_usable(conn):
                 return conn
-            conn.close()  # the server closed it while idle (or sent something unasked): never reuse it
+            # Expired, or the server closed it while idle (or sent something unasked): never reuse it.
+            doomed.append(conn)
+            self._open -= 1
+        return None
+
+    def _pop_oldest_idle(self) -> http.client.HTTPConnection | None:
+        oldest: tuple[float, _Key] | None = None
+        for key, idle in self._idle.items():
+            if idle and (oldest is None or idle[0][1] < oldest[0]):
+                oldest = (idle[0][1], key)
+        if oldest is None:
+            return None
+        self._idle_count -= 1
+        return self._idle[oldest[1]].pop(0)[0]
 
     def _release(self, key: _Key, conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            if not self._closed:
-                idle = self._idle.setdefault(key, [])
-                if len(idle) < self._max_idle:
-                    idle.append(conn)
-                    return
-        conn.close()
+        """Back to the pool after a clean, complete response (or closed when the pool keeps no more)."""
+        with self._cond:
+            keep = not self._closed and (self._max_idle is None or self._idle_count < self._max_idle)
+            if keep:
+                self._idle.setdefault(key, []).append((conn, monotonic()))
+                self._idle_count += 1
+            else:
+                self._open -= 1
+            self._cond.notify()
+        if not keep:
+            conn.close()
+
+    def _discard(self, conn: http.client.HTTPConnection | None) -> None:
+        """Close a connection that cannot be reused (or a reserved slot never connected) and free its slot."""
+        if conn is not None:
+            conn.close()
+        with self._cond:
+            self._open -= 1
+            self._cond.notify()
 
     def _new_connection(
         self, key: _Key, connect_timeout: float | None, request: httpx.Request
@@ -127,8 +220,6 @@ class StdlibTransport(httpx.BaseTransport):
             raise httpx.UnsupportedProtocol(
                 f"StdlibTransport speaks http and https, not {scheme!r}", request=request
             )
-        if self._closed:
-            raise RuntimeError("this StdlibTransport is closed")
         host = url.host
         key = (scheme, host, url.port or _DEFAULT_PORTS[scheme])
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
@@ -136,26 +227,27 @@ class StdlibTransport(httpx.BaseTransport):
         target = url.raw_path.decode("ascii")
         headers = _wire_headers(request, len(body))
 
-        conn = self._take_idle(key)
+        conn = self._acquire(key, timeouts.get("pool"), request)
         reused = conn is not None
-        while True:
-            if conn is None:
-                conn = self._new_connection(key, timeouts.get("connect"), request)
-            try:
-                response = _exchange(conn, request, target, headers, body, timeouts)
-                break
-            except _StaleConnectionError as stale:
-                conn.close()
-                conn = None
-                if not reused:
-                    raise stale.error from stale.__cause__
-                # A kept-alive connection failed before any response byte: almost always the server closing
-                # it as idle just as the request went out (the idle check cannot see that race). One more
-                # try, on a fresh connection; a fresh connection failing the same way is raised.
-                reused = False
-            except BaseException:
-                conn.close()
-                raise
+        try:
+            while True:
+                if conn is None:
+                    conn = self._new_connection(key, timeouts.get("connect"), request)
+                try:
+                    response = _exchange(conn, request, target, headers, body, timeouts)
+                    break
+                except _StaleConnectionError as stale:
+                    conn.close()
+                    conn = None
+                    if not reused:
+                        raise stale.error from stale.__cause__
+                    # A kept-alive connection failed before any response byte: almost always the server
+                    # closing it as idle just as the request went out (the idle check cannot see that race).
+                    # One more try, on a fresh connection in the same slot; a fresh one failing is raised.
+                    reused = False
+        except BaseException:
+            self._discard(conn)
+            raise
         return httpx.Response(
             response.status,
             headers=[
@@ -171,10 +263,13 @@ class StdlibTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         """Close every idle connection; connections still streaming are closed when their response is."""
-        with self._lock:
+        with self._cond:
             self._closed = True
-            idle = [conn for conns in self._idle.values() for conn in conns]
+            idle = [conn for conns in self._idle.values() for conn, _ in conns]
             self._idle.clear()
+            self._idle_count = 0
+            self._open -= len(idle)
+            self._cond.notify_all()  # waiters for a slot give up: the transport is closed
         for conn in idle:
             conn.close()
 
@@ -194,6 +289,10 @@ def _still_usable(conn: http.client.HTTPConnection) -> bool:
     if sock is None:
         return False
     try:
+        if hasattr(select, "poll"):  # select() refuses descriptors >= 1024, common with many open streams
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return not poller.poll(0)
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
         return False
@@ -291,6 +390,14 @@ class _ResponseStream(httpx.SyncByteStream):
             ) from exc
         except (OSError, ValueError) as exc:  # resets; ValueError: read on a response closed meanwhile
             raise httpx.ReadError(f"reading the response body failed: {exc}", request=self._request) from exc
+        if self._response.length:
+            # read1() ends a sized body at EOF without a word when the peer closed early (only read() raises
+            # IncompleteRead): the bytes still owed mean the body was cut, which must not look like its end.
+            raise httpx.RemoteProtocolError(
+                f"peer closed connection without sending complete message body "
+                f"({self._response.length} bytes missing)",
+                request=self._request,
+            )
         # http.client closes its reader at the end of a chunked body but not of a sized one (or of a HEAD's):
         # the connection only accepts its next request once the response is closed.
         self._response.close()
@@ -306,4 +413,4 @@ class _ResponseStream(httpx.SyncByteStream):
             self._transport._release(self._key, conn)
         else:
             response.close()
-            conn.close()
+            self._transport._discard(conn)
