@@ -14,6 +14,7 @@ our side, so everything the model does know must match exactly; a test checks wh
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ import pytest
 from botocore.eventstream import EventStream
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 from botocore.parsers import EventStreamJSONParser, create_parser
+from hypothesis import given
+from hypothesis import strategies as st
 
 import eventstream
 from client.converse_events import ConverseEvent, type_converse_message
@@ -256,3 +259,227 @@ def test_from_answer_matches_botocores_rest_json_parser(path: Path) -> None:
     assert response.usage is not None
     assert response.usage.input_tokens == parsed["usage"]["inputTokens"]
     assert response.usage.cache_read_input_tokens == parsed["usage"].get("cacheReadInputTokens")
+
+
+# --- generated events: every kind botocore's model has, including ones the recordings lack ----------------
+
+_small_text = st.text(max_size=12)
+_document = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | _small_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+_b64 = st.binary(max_size=24).map(lambda data: base64.b64encode(data).decode())
+_location = st.sampled_from(["documentChar", "documentPage", "documentChunk"]).flatmap(
+    lambda kind: st.fixed_dictionaries(
+        {kind: st.fixed_dictionaries({"documentIndex": st.integers(0, 5), "start": st.integers(0, 9)})}
+    )
+)
+_citation = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": _small_text,
+        "source": _small_text,
+        "sourceContent": st.lists(st.fixed_dictionaries({"text": _small_text}), max_size=2),
+        "location": _location,
+    },
+)
+_deltas = st.one_of(
+    st.fixed_dictionaries({"text": _small_text}),
+    st.fixed_dictionaries({"toolUse": st.fixed_dictionaries({"input": _small_text})}),
+    st.fixed_dictionaries({"reasoningContent": st.fixed_dictionaries({"text": _small_text})}),
+    st.fixed_dictionaries({"reasoningContent": st.fixed_dictionaries({"signature": _small_text})}),
+    st.fixed_dictionaries({"reasoningContent": st.fixed_dictionaries({"redactedContent": _b64})}),
+    st.fixed_dictionaries({"citation": _citation}),
+    st.fixed_dictionaries(
+        {
+            "toolResult": st.lists(
+                st.one_of(
+                    st.fixed_dictionaries({"text": _small_text}),
+                    st.fixed_dictionaries({"json": _document.filter(lambda v: v is not None)}),
+                ),
+                max_size=3,
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {"image": st.fixed_dictionaries({"source": st.fixed_dictionaries({"bytes": _b64})})}
+    ),
+)
+_starts = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "toolUse": st.fixed_dictionaries(
+                {"toolUseId": _small_text, "name": _small_text}, optional={"type": st.just("server_tool_use")}
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "toolResult": st.fixed_dictionaries(
+                {"toolUseId": _small_text}, optional={"type": _small_text, "status": st.just("success")}
+            )
+        }
+    ),
+    st.fixed_dictionaries({"image": st.fixed_dictionaries({"format": st.sampled_from(["png", "jpeg"])})}),
+)
+_usage = st.fixed_dictionaries(
+    {
+        "inputTokens": st.integers(0, 10**6),
+        "outputTokens": st.integers(0, 10**6),
+        "totalTokens": st.integers(0, 10**6),
+    },
+    optional={"cacheReadInputTokens": st.integers(0, 10**6), "cacheWriteInputTokens": st.integers(0, 10**6)},
+)
+_events = st.one_of(
+    st.tuples(st.just("messageStart"), st.fixed_dictionaries({"role": st.just("assistant")})),
+    st.tuples(
+        st.just("contentBlockStart"),
+        st.fixed_dictionaries({"contentBlockIndex": st.integers(0, 50), "start": _starts}),
+    ),
+    st.tuples(
+        st.just("contentBlockDelta"),
+        st.fixed_dictionaries({"contentBlockIndex": st.integers(0, 50), "delta": _deltas}),
+    ),
+    st.tuples(st.just("contentBlockStop"), st.fixed_dictionaries({"contentBlockIndex": st.integers(0, 50)})),
+    st.tuples(
+        st.just("messageStop"),
+        st.fixed_dictionaries(
+            {"stopReason": st.sampled_from(["end_turn", "tool_use", "max_tokens"])},
+            optional={"additionalModelResponseFields": _document},
+        ),
+    ),
+    st.tuples(
+        st.just("metadata"),
+        st.fixed_dictionaries(
+            {"usage": _usage, "metrics": st.fixed_dictionaries({"latencyMs": st.integers(0, 10**5)})},
+            optional={
+                "performanceConfig": st.fixed_dictionaries(
+                    {"latency": st.sampled_from(["standard", "optimized"])}
+                ),
+                "serviceTier": st.fixed_dictionaries({"type": st.sampled_from(["default", "flex"])}),
+                "trace": st.fixed_dictionaries(
+                    {"guardrail": st.fixed_dictionaries({"modelOutput": st.lists(_small_text, max_size=2)})}
+                ),
+            },
+        ),
+    ),
+)
+
+
+@given(
+    events=st.lists(_events, min_size=1, max_size=8),
+    padding=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", max_size=30),
+)
+def test_generated_events_match_botocore(events: list[tuple[str, dict[str, Any]]], padding: str) -> None:
+    data = b"".join(
+        eventstream.encode(
+            eventstream.Message(
+                [(":event-type", name), (":content-type", "application/json"), (":message-type", "event")],
+                json.dumps({**body, "p": padding}, separators=(",", ":")).encode(),
+            )
+        )
+        for name, body in events
+    )
+    theirs = _botocore_events(data)
+    ours = [known_members(event.to_dict(), STREAM_SHAPE) for event in _our_events(data)]
+    assert ours == theirs
+
+
+_answer_blocks = st.one_of(
+    st.fixed_dictionaries({"text": _small_text}),
+    st.fixed_dictionaries(
+        {
+            "toolUse": st.fixed_dictionaries(
+                {"toolUseId": _small_text, "name": _small_text, "input": _document}
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "reasoningContent": st.one_of(
+                st.fixed_dictionaries(
+                    {
+                        "reasoningText": st.fixed_dictionaries(
+                            {"text": _small_text}, optional={"signature": _small_text}
+                        )
+                    }
+                ),
+                st.fixed_dictionaries({"redactedContent": _b64}),
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "image": st.fixed_dictionaries(
+                {"format": st.just("png"), "source": st.fixed_dictionaries({"bytes": _b64})}
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "citationsContent": st.fixed_dictionaries(
+                {
+                    "content": st.lists(st.fixed_dictionaries({"text": _small_text}), max_size=2),
+                    "citations": st.lists(_citation, max_size=2),
+                }
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "toolResult": st.fixed_dictionaries(
+                {
+                    "toolUseId": _small_text,
+                    "content": st.lists(
+                        st.one_of(
+                            st.fixed_dictionaries({"text": _small_text}),
+                            st.fixed_dictionaries(
+                                {
+                                    "image": st.fixed_dictionaries(
+                                        {
+                                            "format": st.just("gif"),
+                                            "source": st.fixed_dictionaries({"bytes": _b64}),
+                                        }
+                                    )
+                                }
+                            ),
+                        ),
+                        max_size=2,
+                    ),
+                },
+                optional={"status": st.just("error")},
+            )
+        }
+    ),
+)
+
+
+@given(
+    blocks=st.lists(_answer_blocks, max_size=5),
+    usage=_usage,
+    extra=st.fixed_dictionaries(
+        {},
+        optional={
+            "additionalModelResponseFields": _document.filter(lambda v: v is not None),
+            "performanceConfig": st.fixed_dictionaries({"latency": st.just("optimized")}),
+            "serviceTier": st.fixed_dictionaries({"type": st.just("priority")}),
+        },
+    ),
+)
+def test_generated_answers_match_botocores_rest_json_parser(
+    blocks: list[dict[str, Any]], usage: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    answer = {
+        "output": {"message": {"role": "assistant", "content": blocks}},
+        "stopReason": "end_turn",
+        "usage": usage,
+        "metrics": {"latencyMs": 5},
+        **extra,
+    }
+    data = json.dumps(answer).encode()
+    parsed = create_parser("rest-json").parse(
+        {"status_code": 200, "headers": {}, "body": data}, CONVERSE_SHAPE
+    )
+    parsed.pop("ResponseMetadata")
+    assert known_members(ConverseResponse.from_answer(json.loads(data)).to_dict(), CONVERSE_SHAPE) == parsed

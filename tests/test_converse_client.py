@@ -242,9 +242,7 @@ def test_retryable_in_stream_exception_before_any_event_is_retried(loopback: Loo
     )
     if mode == "sync":
         with make_client(loopback) as bedrock:
-            bedrock._config = dataclasses.replace(
-                bedrock._config, backoff=client.retry.Backoff(base=0.0)
-            )
+            bedrock._config = dataclasses.replace(bedrock._config, backoff=client.retry.Backoff(base=0.0))
             with bedrock.converse_stream(MODEL, MESSAGES) as stream:
                 types = [e.type for e in stream]
                 response = stream.response
@@ -253,9 +251,7 @@ def test_retryable_in_stream_exception_before_any_event_is_retried(loopback: Loo
 
         async def main() -> tuple[list[str], client.ConverseResponse, int]:
             async with make_async_client(loopback) as bedrock:
-                bedrock._config = dataclasses.replace(
-                    bedrock._config, backoff=client.retry.Backoff(base=0.0)
-                )
+                bedrock._config = dataclasses.replace(bedrock._config, backoff=client.retry.Backoff(base=0.0))
                 stream = await bedrock.converse_stream(MODEL, MESSAGES)
                 async with stream:
                     types = [e.type async for e in stream]
@@ -366,9 +362,7 @@ def test_converse_error_answers_are_typed_and_retried(loopback: Loopback) -> Non
         Reply.error(400, "ValidationException", "bad input", request_id="req-v"),
     )
     with make_client(loopback) as bedrock:
-        bedrock._config = dataclasses.replace(
-            bedrock._config, backoff=client.retry.Backoff(base=0.0)
-        )
+        bedrock._config = dataclasses.replace(bedrock._config, backoff=client.retry.Backoff(base=0.0))
         with pytest.raises(client.ValidationException) as caught:
             bedrock.converse(MODEL, MESSAGES)
     assert caught.value.request_id == "req-v"
@@ -436,9 +430,7 @@ def test_invoke_model_cut_answer_is_retried_then_typed(loopback: Loopback) -> No
     )
     loopback.add(cut, json_reply({"ok": True}))
     with make_client(loopback) as bedrock:
-        bedrock._config = dataclasses.replace(
-            bedrock._config, backoff=client.retry.Backoff(base=0.0)
-        )
+        bedrock._config = dataclasses.replace(bedrock._config, backoff=client.retry.Backoff(base=0.0))
         answer = bedrock.invoke_model(MODEL, b"{}")
     assert answer.json() == {"ok": True}
     assert answer.retry_attempts == 1
@@ -477,3 +469,18 @@ def test_bad_arguments_fail_before_sending(loopback: Loopback, call: Any, fragme
     with make_client(loopback) as bedrock, expected:
         call(bedrock)
     assert loopback.requests == []
+
+
+def test_stream_response_carries_the_http_exchange(loopback: Loopback) -> None:
+    loopback.add(
+        Reply.stream(exception_frame("throttlingException", {"message": "x"})),
+        Reply.stream(*converse_frames()),
+    )
+    with make_client(loopback) as bedrock:
+        bedrock._config = dataclasses.replace(bedrock._config, backoff=client.retry.Backoff(base=0.0))
+        with bedrock.converse_stream(MODEL, MESSAGES) as stream:
+            list(stream)
+            response = stream.response
+    assert response.request_id == "req-1"
+    assert response.retry_attempts == 1
+    assert response.headers["x-amzn-requestid"] == "req-1"

@@ -315,3 +315,55 @@ def test_unknown_events_keep_their_payload_without_the_padding(name: str, payloa
     event = _event(name, payload)
     expected = {key: value for key, value in payload.items() if key != "p"}
     assert event == UnknownEvent(name, expected)
+
+
+_EVENT_TYPES = st.sampled_from(
+    [
+        "messageStart",
+        "contentBlockStart",
+        "contentBlockDelta",
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+        "x",
+    ]
+)
+_payload_objects = st.dictionaries(
+    st.sampled_from(
+        ["contentBlockIndex", "delta", "start", "role", "stopReason", "usage", "metrics", "p", "q"]
+    ),
+    _json_values
+    | st.dictionaries(
+        st.sampled_from(
+            ["text", "toolUse", "reasoningContent", "citation", "toolResult", "image", "input", "z"]
+        ),
+        _json_values,
+    ),
+    max_size=4,
+)
+
+
+@given(
+    message_type=st.sampled_from(["event", "exception", "error", "other", None]),
+    event_type=_EVENT_TYPES,
+    payload=st.binary(max_size=64) | _payload_objects.map(lambda obj: json.dumps(obj).encode()),
+)
+def test_any_message_types_or_raises_a_documented_error(
+    message_type: str | None, event_type: str, payload: bytes
+) -> None:
+    headers: dict[str, Any] = {":event-type": event_type, ":exception-type": "throttlingException"}
+    if message_type is not None:
+        headers[":message-type"] = message_type
+    try:
+        event = type_converse_message(headers, payload, index=0, request_id=None)
+    except BedrockRuntimeError:
+        return
+    assert isinstance(event.to_dict(), dict)
+    assert event.type == next(iter(event.to_dict()))
+
+
+def test_deeply_nested_json_is_a_stream_error_not_a_recursion_error() -> None:
+    deep = b'{"contentBlockIndex":0,"delta":{"text":"x"},"q":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    with pytest.raises(StreamError, match="not JSON"):
+        _event("contentBlockDelta", deep)
+    assert isinstance(_event("someNewEvent", deep), UnknownEvent)

@@ -9,6 +9,8 @@ import botocore.session
 import pytest
 from botocore.serialize import create_serializer
 from botocore.validate import ParamValidator
+from hypothesis import given
+from hypothesis import strategies as st
 
 from client.converse_request import (
     Message,
@@ -256,3 +258,76 @@ def test_values_json_cannot_carry_are_refused(bad: Any) -> None:
 def test_kinds_added_after_this_version_pass_through() -> None:
     body = build_converse_body(_user({"hologram": {"depth": 3}}), stream=False)
     assert json.loads(body)["messages"][0]["content"] == [{"hologram": {"depth": 3}}]
+
+
+_texts = st.text(min_size=1, max_size=10)
+_ids = st.from_regex(r"[a-zA-Z0-9_-]{1,12}", fullmatch=True)
+_json_docs = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+_request_blocks = st.one_of(
+    st.fixed_dictionaries({"text": _texts}),
+    st.fixed_dictionaries(
+        {
+            "image": st.fixed_dictionaries(
+                {
+                    "format": st.sampled_from(["png", "jpeg", "gif", "webp"]),
+                    "source": st.fixed_dictionaries({"bytes": st.binary(max_size=20)}),
+                }
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {"toolUse": st.fixed_dictionaries({"toolUseId": _ids, "name": _ids, "input": _json_docs})}
+    ),
+    st.fixed_dictionaries(
+        {
+            "toolResult": st.fixed_dictionaries(
+                {
+                    "toolUseId": _ids,
+                    "content": st.lists(
+                        st.fixed_dictionaries({"json": _json_docs.filter(lambda v: v is not None)}),
+                        max_size=2,
+                    ),
+                },
+                optional={"status": st.sampled_from(["success", "error"])},
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {"reasoningContent": st.fixed_dictionaries({"redactedContent": st.binary(max_size=20)})}
+    ),
+    st.fixed_dictionaries({"cachePoint": st.fixed_dictionaries({"type": st.just("default")})}),
+)
+_request_messages = st.lists(
+    st.fixed_dictionaries(
+        {
+            "role": st.sampled_from(["user", "assistant"]),
+            "content": st.lists(_request_blocks, min_size=1, max_size=3),
+        }
+    ),
+    min_size=1,
+    max_size=4,
+)
+_inference = st.fixed_dictionaries(
+    {},
+    optional={
+        "maxTokens": st.integers(1, 10**5),
+        "temperature": st.floats(0, 1),
+        "topP": st.floats(0, 1),
+        "stopSequences": st.lists(_texts, max_size=3),
+    },
+)
+
+
+@given(messages=_request_messages, inference=_inference, stream=st.booleans())
+def test_generated_requests_serialise_as_botocore_does(
+    messages: list[Any], inference: dict[str, Any], stream: bool
+) -> None:
+    body = build_converse_body(messages, inference_config=inference or None, stream=stream)  # type: ignore[arg-type]
+    params: dict[str, Any] = {"modelId": "m", "messages": messages}
+    if inference:
+        params["inferenceConfig"] = inference
+    assert json.loads(body) == _botocore_body("ConverseStream" if stream else "Converse", params)

@@ -388,3 +388,68 @@ def test_http_details_are_carried_but_not_compared() -> None:
     # The same answer is the same response, however it travelled.
     assert answered == streamed
     assert "headers" not in repr(answered)
+
+
+@given(
+    answer=st.dictionaries(
+        st.sampled_from(["output", "stopReason", "usage", "metrics", "trace"]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(
+                        ["message", "role", "content", "text", "toolUse", "citationsContent", "image"]
+                    ),
+                    inner,
+                    max_size=3,
+                )
+            ),
+            max_leaves=12,
+        ),
+    )
+)
+def test_from_answer_on_any_json_builds_or_raises_a_documented_error(answer: dict[str, Any]) -> None:
+    try:
+        response = ConverseResponse.from_answer(answer)
+    except UnexpectedResponseError:
+        return
+    # The views never raise on what was accepted.
+    assert isinstance(response.text, str)
+    assert isinstance(response.tool_uses, list)
+    assert response.to_dict()["stopReason"] == answer["stopReason"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "named"),
+    [
+        (ToolUseDelta("{}"), TextDelta("stray"), "toolUse block but also has text"),
+        (ReasoningTextDelta("r"), TextDelta("t"), "reasoning block but also has text"),
+        (ReasoningRedactedDelta(b"x"), TextDelta("t"), "text"),
+        (
+            ToolResultDelta([{"text": "r"}]),
+            ImageDelta({"bytes": b"x"}, None),
+            "toolResult block but also has image",
+        ),
+    ],
+)
+def test_a_block_mixing_known_kinds_is_an_error_not_a_silent_loss(
+    first: Any, second: Any, named: str
+) -> None:
+    accumulator = ConverseAccumulator(request_id="m")
+    accumulator.add(ContentBlockDelta(4, first))
+    accumulator.add(ContentBlockDelta(4, second))
+    accumulator.add(MessageStop("end_turn"))
+    with pytest.raises(StreamError, match="content block 4") as caught:
+        accumulator.finish()
+    assert named in str(caught.value)
+    assert caught.value.request_id == "m"
+
+
+def test_unknown_kinds_next_to_text_are_not_an_error() -> None:
+    events: list[ConverseEvent] = [
+        ContentBlockDelta(0, TextDelta("a")),
+        ContentBlockDelta(0, UnknownDelta("annotation", {"x": 1})),
+        MessageStop("end_turn"),
+    ]
+    assert _accumulate(events).content == ({"text": "a"},)

@@ -45,7 +45,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace, TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -57,6 +57,7 @@ from .errors import (
     StreamError,
     UnexpectedResponseError,
 )
+from .operations import CONVERSE
 from .retry import DEFAULT_MAX_ATTEMPTS
 from .runtime import BedrockRuntimeClient
 from .stream import ResponseStream
@@ -556,7 +557,7 @@ def _count_tokens_arguments(value: Any) -> dict[str, Any]:
         if "body" not in member:
             raise ParamValidationError('Missing required parameter in input.invokeModel: "body"')
         body = member["body"]
-        return {"body": body.read() if hasattr(body, "read") else body}
+        return _count_tokens_keywords(body=body.read() if hasattr(body, "read") else body)
     names = {
         "messages": "messages",
         "system": "system",
@@ -571,7 +572,13 @@ def _count_tokens_arguments(value: Any) -> dict[str, Any]:
     arguments = {native: member[name] for name, native in names.items() if member.get(name) is not None}
     # boto3 lets messages be left out here; CountTokens then counts an empty conversation.
     arguments.setdefault("messages", [])
-    return arguments
+    return _count_tokens_keywords(**arguments)
+
+
+def _count_tokens_keywords(**given: Any) -> dict[str, Any]:
+    # Every keyword of the native count_tokens(), the ones not given as None.
+    names = ("body", "messages", "system", "tool_config", "additional_model_request_fields")
+    return {name: given.get(name) for name in names}
 
 
 class BedrockRuntime:
@@ -688,15 +695,19 @@ class BedrockRuntime:
     def converse(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``converse(modelId=..., messages=[...], ...)``: the answer, with ``ResponseMetadata``."""
         self._check_arguments("converse", args, kwargs, _CONVERSE_PARAMETERS)
+        arguments = {native: kwargs.get(name) for name, native in _CONVERSE_KEYWORDS.items()}
+        arguments["messages"] = kwargs.get("messages")
+        native = self._native
         try:
-            # (Any: the native converse methods are the lead's, typed in runtime.py.)
-            response = cast(Any, self._native).converse(
-                kwargs["modelId"], kwargs.get("messages"), **_converse_options(kwargs)
-            )
+            # The native converse() as it runs, keeping the response's headers and retries for
+            # ResponseMetadata (the ConverseResponse it returns need not carry them).
+            prepared = native._prepare_converse(CONVERSE, kwargs["modelId"], arguments)
+            accepted, _ = native._run(native._flow(prepared, native._policy()))
+            response = native._converse_answer(accepted)
         except BedrockRuntimeError as err:
             raise self._translate(err, "Converse") from err
         return {
-            "ResponseMetadata": self._response_metadata(200, response.headers, response.retry_attempts),
+            "ResponseMetadata": self._response_metadata(200, accepted.head.headers, accepted.retries),
             **response.to_dict(),
         }
 
@@ -707,7 +718,7 @@ class BedrockRuntime:
         """
         self._check_arguments("converse_stream", args, kwargs, _CONVERSE_PARAMETERS)
         try:
-            stream = cast(Any, self._native).converse_stream(
+            stream = self._native.converse_stream(
                 kwargs["modelId"], kwargs.get("messages"), **_converse_options(kwargs)
             )
         except BedrockRuntimeError as err:
@@ -725,8 +736,8 @@ class BedrockRuntime:
         arguments = _count_tokens_arguments(kwargs["input"])
         native = self._native
         try:
-            # The native count_tokens() returns the bare count; boto3's answer also has the response's
-            # headers and retries, so this drives the same prepared request and flow and keeps them.
+            # The native count_tokens() as it runs: it returns the bare count, and boto3's answer also has
+            # the response's headers and retries.
             prepared = native._prepare_count_tokens(kwargs["modelId"], arguments)
             accepted, _ = native._run(native._flow(prepared, native._policy()))
             tokens = native._count_tokens_answer(accepted)

@@ -504,7 +504,7 @@ def _parse(payload: bytes) -> Any:
     try:
         text = payload.decode()
         parsed, end = _scan_once(text, 0)
-    except (UnicodeDecodeError, StopIteration, ValueError):
+    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError):
         return _loads(payload)
     if end != len(text):
         # Trailing whitespace is allowed, anything else raises: json.loads has the rules.
@@ -515,7 +515,7 @@ def _parse(payload: bytes) -> Any:
 def _unknown_event(event_type: str, payload: bytes) -> UnknownEvent:
     try:
         parsed = _loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return UnknownEvent(event_type, payload)
     if type(parsed) is dict:
         parsed.pop("p", None)
@@ -551,10 +551,25 @@ def type_converse_message(
             return _unknown_event(event_type, payload)
         try:
             parsed = _parse(payload)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # (RecursionError: JSON nested deeper than the interpreter's stack; not a Converse event.)
             raise StreamError(
                 f"{event_type} event #{index} has a payload that is not JSON: {exc}", request_id=request_id
             ) from exc
+        if builder is _content_block_delta and type(parsed) is dict:
+            # Hot path, inlined: a text delta is nearly every event of an answer. Anything else (another
+            # delta kind, a bad index or shape) goes on to the builder, which checks and names every case.
+            block = parsed.get("contentBlockIndex")
+            delta = parsed.get("delta")
+            if type(block) is int and block >= 0 and type(delta) is dict:
+                piece = delta.get("text")
+                if type(piece) is str:
+                    text_delta: Any = _new(TextDelta)
+                    _set_text(text_delta, piece)
+                    event: Any = _new(ContentBlockDelta)
+                    _set_delta_index(event, block)
+                    _set_delta_delta(event, text_delta)
+                    return event  # type: ignore[no-any-return]
         if type(parsed) is not dict:
             raise StreamError(
                 f"{event_type} event #{index} has a JSON payload that is not an object", request_id=request_id

@@ -16,7 +16,10 @@ Accumulation rules (:class:`ConverseAccumulator`), per content block, in ``conte
   non-streaming answer has it;
 * a server-side tool result (``toolResult`` start and deltas) collects its content items; an image block
   joins its bytes;
-* a delta kind this version does not know keeps its value (strings joined, anything else the last value).
+* a delta kind this version does not know keeps its value (strings joined, anything else the last value) in
+  a block of its own; next to a known kind it is left out of the block (it was yielded as an event);
+* a block that mixes known kinds its own kind has no place for (text deltas in a tool-use block...) raises
+  :class:`~client.errors.StreamError` naming the block, rather than dropping them.
 
 The stream must end with ``messageStop``: :meth:`ConverseAccumulator.finish` raises
 :class:`~client.errors.StreamError` otherwise (a cut stream is not a complete answer).
@@ -128,18 +131,24 @@ class ConverseResponse:
         """The text of the answer: its text blocks (and the text of its cited blocks), joined."""
         parts: list[str] = []
         for block in self.content:
-            if "text" in block:
-                parts.append(block["text"])
-            elif "citationsContent" in block:
-                parts.extend(item.get("text", "") for item in block["citationsContent"].get("content", ()))
+            text = block.get("text")
+            if isinstance(text, str):
+                parts.append(text)
+                continue
+            cited = block.get("citationsContent")
+            items = cited.get("content") if isinstance(cited, dict) else None
+            for item in items if isinstance(items, list) else ():
+                if isinstance(item, dict) and isinstance(item.get("text"), str):
+                    parts.append(item["text"])
         return "".join(parts)
 
     @property
     def tool_uses(self) -> list[ToolUse]:
         """The tool calls of the answer, in order."""
         return [
-            ToolUse(use["toolUseId"], use["name"], use.get("input"), use.get("type"))
-            for use in (block["toolUse"] for block in self.content if "toolUse" in block)
+            ToolUse(use.get("toolUseId") or "", use.get("name") or "", use.get("input"), use.get("type"))
+            for use in (block.get("toolUse") for block in self.content)
+            if isinstance(use, dict)
         ]
 
     @property
@@ -327,9 +336,22 @@ class _Block:
             or self.unknown
         )
 
+    def _only(self, index: int, request_id: str | None, kind: str, *allowed: str) -> None:
+        """Raise if the block has deltas of a known kind its own kind would leave out of the answer."""
+        extra = sorted(
+            {_WIRE_NAMES[name] for name in _WIRE_NAMES if name not in allowed and getattr(self, name)}
+        )
+        if extra:
+            raise StreamError(
+                f"content block {index} is a {kind} block but also has {' and '.join(extra)} deltas: "
+                "the stream does not make one answer",
+                request_id=request_id,
+            )
+
     def to_block(self, index: int, request_id: str | None) -> dict[str, Any]:
         start = self.start or {}
         if "toolUse" in start or self.input:
+            self._only(index, request_id, "toolUse", "input")
             tool = _start_member(start, "toolUse")
             use: dict[str, Any] = {
                 "toolUseId": tool.get("toolUseId"),
@@ -340,6 +362,7 @@ class _Block:
                 use["type"] = tool["type"]
             return {"toolUse": use}
         if "toolResult" in start or self.tool_result:
+            self._only(index, request_id, "toolResult", "tool_result")
             header = _start_member(start, "toolResult")
             result: dict[str, Any] = {"toolUseId": header.get("toolUseId"), "content": list(self.tool_result)}
             for name in ("status", "type"):
@@ -347,10 +370,13 @@ class _Block:
                     result[name] = header[name]
             return {"toolResult": result}
         if "image" in start or self.image:
+            self._only(index, request_id, "image", "image")
             return {"image": _join_image(_start_member(start, "image"), self.image)}
-        if self.reasoning or self.signature or (self.redacted and not self.text):
-            if self.redacted and not self.reasoning and not self.signature:
-                return {"reasoningContent": {"redactedContent": b"".join(self.redacted)}}
+        if self.redacted and not self.reasoning and not self.signature:
+            self._only(index, request_id, "redacted reasoning", "redacted")
+            return {"reasoningContent": {"redactedContent": b"".join(self.redacted)}}
+        if self.reasoning or self.signature:
+            self._only(index, request_id, "reasoning", "reasoning", "signature")
             reasoning_text: dict[str, Any] = {"text": "".join(self.reasoning)}
             if self.signature:
                 reasoning_text["signature"] = "".join(self.signature)
@@ -366,11 +392,26 @@ class _Block:
             if not self.text and start:
                 # A start kind this version does not know, without deltas: kept as sent.
                 return dict(start)
+            # (Deltas of kinds this version does not know, next to text, are yielded as events but have no
+            # place in a text block: the service adds kinds, so they are not an error.)
             return {"text": "".join(self.text)}
         block: dict[str, Any] = {}
         for kind, values in self.unknown.items():
             block[kind] = "".join(values) if all(isinstance(v, str) for v in values) else values[-1]
         return block
+
+
+#: The pieces a block collects, by the wire name of the delta kind they come from.
+_WIRE_NAMES = {
+    "text": "text",
+    "input": "toolUse",
+    "reasoning": "reasoningContent.text",
+    "signature": "reasoningContent.signature",
+    "redacted": "reasoningContent.redactedContent",
+    "citations": "citation",
+    "tool_result": "toolResult",
+    "image": "image",
+}
 
 
 def _start_member(start: Mapping[str, Any] | None, kind: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ such a stream for a complete answer silently lost the rest of it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 
 from eventstream import DecodeError, Message
 
@@ -28,9 +28,15 @@ class ConverseStreamCore(CoreBase):
 
     __slots__ = ("accumulator",)
 
-    def __init__(self, request_id: str | None) -> None:
+    def __init__(
+        self, request_id: str | None, headers: Mapping[str, str] | None = None, retry_attempts: int = 0
+    ) -> None:
         super().__init__(request_id)
-        self.accumulator = ConverseAccumulator(request_id=request_id)
+        self.accumulator = ConverseAccumulator(
+            request_id=request_id,
+            headers={name.lower(): value for name, value in (headers or {}).items()},
+            retry_attempts=retry_attempts,
+        )
 
     def feed(self, data: bytes) -> list[ConverseEvent]:
         """Decode ``data`` (any split of the stream) and type the complete messages it finishes."""
@@ -94,7 +100,8 @@ class ConverseStream(EventStream[ConverseEvent]):
     """
 
     def _new_core(self, request_id: str | None) -> ConverseStreamCore:
-        return ConverseStreamCore(request_id)
+        # _adopt sets the response's headers and retry count before it asks for the core.
+        return ConverseStreamCore(request_id, self.headers, self.retry_attempts)
 
     @property
     def response(self) -> ConverseResponse:
@@ -118,7 +125,8 @@ class AsyncConverseStream(AsyncEventStream[ConverseEvent]):
     stream``; otherwise as :class:`ConverseStream`."""
 
     def _new_core(self, request_id: str | None) -> ConverseStreamCore:
-        return ConverseStreamCore(request_id)
+        # _adopt sets the response's headers and retry count before it asks for the core.
+        return ConverseStreamCore(request_id, self.headers, self.retry_attempts)
 
     @property
     def response(self) -> ConverseResponse:
