@@ -113,6 +113,8 @@ class SessionCore:
         self.answer_ended = False
         self.error: BedrockRuntimeError | None = None
         self.events_sent = 0
+        # How often sending found the server's window shut (the shell then waits for a WINDOW_UPDATE).
+        self.window_waits = 0
 
     # --- opening ------------------------------------------------------------------------------------------
 
@@ -181,6 +183,7 @@ class SessionCore:
         while self._outbound_offset < len(data):
             room = min(h2c.local_flow_control_window(self.stream_id), h2c.max_outbound_frame_size)
             if room <= 0:
+                self.window_waits += 1
                 return False
             end = min(len(data), self._outbound_offset + room)
             last = end == len(data) and self._end_requested

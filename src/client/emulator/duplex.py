@@ -56,8 +56,9 @@ _PATH_SUFFIX = "/invoke-with-bidirectional-stream"
 _CLOCK_SKEW = timedelta(minutes=5)
 _DEFAULT_KEYS = {"AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 #: Failures ``DuplexFault`` can inject: RST_STREAM, GOAWAY (PROTOCOL_ERROR), a dropped TCP connection, an
-#: in-stream modelStreamErrorException, or a 429 ThrottlingException before the stream.
-FAULT_KINDS = ("reset", "goaway", "drop", "exception", "throttle")
+#: in-stream modelStreamErrorException, a 429 ThrottlingException before the stream, or a server that stops
+#: acknowledging input (its flow-control window stays shut).
+FAULT_KINDS = ("reset", "goaway", "drop", "exception", "throttle", "stall")
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ class _Stream:
         self.outbound = bytearray()
         self.end_after_outbound = False
         self.open = False
+        self.stalled = False
         self.events = 0
 
 
@@ -216,11 +218,9 @@ class _Connection:
 
     async def run(self) -> None:
         h2c = self.h2
-        h2c.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: self.server.receive_window},
-        )
         h2c.initiate_connection()
+        # Not in the preface: until the client acknowledges a smaller window it may send the default 65535.
+        h2c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: self.server.receive_window})
         await self.flush()
         try:
             while not self.dropped:
@@ -357,7 +357,7 @@ class _Connection:
             if self.server.consume_delay:
                 await self.flush()
                 await asyncio.sleep(self.server.consume_delay)
-        if cost and stream.open:
+        if cost and stream.open and not stream.stalled:
             with contextlib.suppress(h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
                 self.h2.acknowledge_received_data(cost, stream.stream_id)
 
@@ -422,7 +422,9 @@ class _Connection:
 
     def inject(self, stream: _Stream, fault: DuplexFault) -> None:
         stream.record.reason = f"fault {fault.kind}"
-        if fault.kind == "reset":
+        if fault.kind == "stall":
+            stream.stalled = True
+        elif fault.kind == "reset":
             stream.open = False
             self.h2.reset_stream(stream.stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
         elif fault.kind == "goaway":
