@@ -25,6 +25,7 @@ import binascii
 import contextlib
 import hmac
 import json
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -478,7 +479,8 @@ class _Connection:
 class DuplexServer:
     """The h2c server for InvokeModelWithBidirectionalStream, on 127.0.0.1 in a background thread.
 
-    ``with DuplexServer() as server: ... server.url`` (or ``start()`` / ``stop()``). ``policy`` is the
+    ``with DuplexServer() as server: ... server.url`` (or ``start()`` / ``stop()``); h2c, or TLS with ALPN
+    ``h2`` when a server ``ssl_context`` is given. ``policy`` is the
     emulator's :class:`~client.emulator.auth.AuthPolicy` (default: the AWS example key, any region).
     ``receive_window`` is the input window per stream; ``consume_delay`` seconds are spent on each input
     event before its bytes are acknowledged (a slow server). ``sessions`` records every stream.
@@ -493,6 +495,7 @@ class DuplexServer:
         consume_delay: float = 0.0,
         fault: DuplexFault | None = None,
         clock_offset: float = 0.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.policy = policy if policy is not None else AuthPolicy(keys=_DEFAULT_KEYS)
         self.receive_window = receive_window
@@ -507,6 +510,9 @@ class DuplexServer:
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        if ssl_context is not None:
+            ssl_context.set_alpn_protocols(["h2"])
+        self._ssl = ssl_context
 
     def now(self) -> datetime:
         """The server's clock (UTC, shifted by ``clock_offset`` seconds)."""
@@ -521,8 +527,8 @@ class DuplexServer:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (h2c with prior knowledge)."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:PORT`` (h2c with prior knowledge), or ``https://`` with ``ssl_context``."""
+        return f"{'https' if self._ssl else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
         """Bind and serve in a daemon thread; returns once listening."""
@@ -541,7 +547,7 @@ class DuplexServer:
         self._loop = loop
         try:
             self._server = loop.run_until_complete(
-                asyncio.start_server(self._accept, "127.0.0.1", self._port)
+                asyncio.start_server(self._accept, "127.0.0.1", self._port, ssl=self._ssl)
             )
         except OSError as exc:
             self._failure = exc
