@@ -44,7 +44,7 @@ from eventstream import DecodeError, Decoder, Message, decode, encode
 from sigv4 import Credentials
 from sigv4.event_signing import sign_event
 
-from .auth import AuthPolicy, authenticate
+from .auth import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, AuthPolicy, authenticate
 from .replies import ServiceError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ __all__ = ["FAULT_KINDS", "DuplexFault", "DuplexServer", "SessionRecord", "Sonic
 _PATH_PREFIX = "/model/"
 _PATH_SUFFIX = "/invoke-with-bidirectional-stream"
 _CLOCK_SKEW = timedelta(minutes=5)
-_DEFAULT_KEYS = {"AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+_DEFAULT_KEYS = {EXAMPLE_ACCESS_KEY_ID: EXAMPLE_SECRET_ACCESS_KEY}
 #: Failures ``DuplexFault`` can inject: RST_STREAM, GOAWAY (PROTOCOL_ERROR), a dropped TCP connection, an
 #: in-stream modelStreamErrorException, a 429 ThrottlingException before the stream, or a server that stops
 #: acknowledging input (its flow-control window stays shut).
