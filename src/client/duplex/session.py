@@ -228,6 +228,9 @@ class BidirectionalSession:
 
     async def _drain_outbound(self) -> None:
         core = self._core
+        if core.pump_outbound():  # the usual case: the window is open, no timer needed
+            await self._flush()
+            return
         try:
             with anyio.fail_after(self._write_timeout):
                 while not core.pump_outbound():
