@@ -112,3 +112,36 @@ def test_a_window_that_stays_shut_ends_in_a_typed_error() -> None:
 
     with DuplexServer(receive_window=16 * 1024, fault=DuplexFault("stall", after=1)) as server:
         anyio.run(main, server.url)
+
+
+def test_a_cancelled_send_still_goes_out_first_and_in_order() -> None:
+    async def main(url: str) -> None:
+        session = await open_bidirectional_stream(
+            endpoint=url,
+            model_id="amazon.nova-sonic-v1:0",
+            region="us-east-1",
+            credentials=CREDS,
+            timeout=5.0,
+        )
+        async with session:
+            completed = []
+            for index in range(40):
+                with anyio.move_on_after(0.002) as scope:
+                    await session.send(audio(index, 4096))
+                if not scope.cancelled_caught:
+                    completed.append(index)
+            assert len(completed) < 40  # some sends were cut while they waited for the window
+            await session.end_input()
+            answers = [
+                base64.b64decode(chunk.json()["event"]["audioOutput"]["content"])[0] ^ 0xFF
+                async for chunk in session
+            ]
+        # A cancelled send was either never signed or went out later: every event reached the server at
+        # most once, in order, with a valid chain, and every completed send is among them.
+        assert answers == sorted(set(answers))
+        assert set(completed) <= set(answers)
+        assert len(answers) > len(completed)  # cut sends were finished by the next one
+        assert server.sessions[0].refused_at is None
+
+    with DuplexServer(receive_window=8192, consume_delay=0.005) as server:
+        anyio.run(main, server.url)

@@ -135,7 +135,9 @@ class BidirectionalSession:
                 if not data:
                     return
                 try:
-                    with anyio.fail_after(self._write_timeout):
+                    # Shielded: bytes taken from h2 must reach the socket whole, or the connection's framing
+                    # (and the TLS record layer) breaks; the write timeout still bounds the wait.
+                    with anyio.CancelScope(shield=True), anyio.fail_after(self._write_timeout):
                         await self._stream.send(data)
                 except TimeoutError as exc:
                     error = StreamError(
@@ -203,10 +205,15 @@ class BidirectionalSession:
     async def send(self, event: bytes | Mapping[str, Any]) -> None:
         """Sign and send one input event; returns once it is handed to the connection. Waits (bounded by the
         write timeout) while the server's flow-control window is shut. Raises the session's error if it
-        failed, :class:`~client.errors.ParamValidationError` for an event that is not bytes or a dict."""
+        failed, :class:`~client.errors.ParamValidationError` for an event that is not bytes or a dict.
+        Cancelling a send that waits for the window leaves its event signed and queued: it goes out first,
+        at the next ``send`` or ``end_input`` (an event is never half-sent, nor sent out of chain order)."""
         document = event_document(event)
         async with self._send_lock:
             self._check_open()
+            if self._core.outbound_pending:
+                # A cancelled send left its signed event part-sent: the chain needs it on the wire first.
+                await self._drain_outbound()
             self._core.queue_event(document, self._clock())
             await self._drain_outbound()
 
@@ -214,6 +221,8 @@ class BidirectionalSession:
         """Send the signed end-of-input frame (empty payload) and close the input half. Idempotent."""
         async with self._send_lock:
             self._check_open()
+            if self._core.outbound_pending:
+                await self._drain_outbound()
             if self._core.input_ended:
                 return
             self._core.queue_end(self._clock())

@@ -359,8 +359,12 @@ class _Connection:
                 await self.flush()
                 await asyncio.sleep(self.server.consume_delay)
         if cost and stream.open and not stream.stalled:
+            # An explicit WINDOW_UPDATE per processed DATA frame, stream and connection: h2's own batching
+            # (acknowledge_received_data) withholds small updates, which with a small window and a partial
+            # frame at its edge would leave both sides waiting.
             with contextlib.suppress(h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
-                self.h2.acknowledge_received_data(cost, stream.stream_id)
+                self.h2.increment_flow_control_window(cost, stream_id=stream.stream_id)
+                self.h2.increment_flow_control_window(cost)
 
     def on_frame(self, stream: _Stream, frame: Message) -> None:
         record = stream.record
