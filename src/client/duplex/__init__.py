@@ -15,24 +15,34 @@ from .errors import H2NotInstalledError, SessionTimeLimitError, require_h2
 
 if TYPE_CHECKING:
     from .session import BidirectionalSession, open_bidirectional_stream
+    from .sync_session import SyncBidirectionalSession, open_bidirectional_stream_sync
 
 __all__ = [
     "BidirectionalSession",
     "H2NotInstalledError",
     "SessionTimeLimitError",
+    "SyncBidirectionalSession",
     "open_bidirectional_stream",
+    "open_bidirectional_stream_sync",
     "require_h2",
 ]
 
-_LAZY = frozenset({"BidirectionalSession", "open_bidirectional_stream"})
+_LAZY_ASYNC = frozenset({"BidirectionalSession", "open_bidirectional_stream"})
+_LAZY_SYNC = frozenset({"SyncBidirectionalSession", "open_bidirectional_stream_sync"})
+_LAZY = _LAZY_ASYNC | _LAZY_SYNC
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         require_h2()
-        from . import session  # noqa: PLC0415 - imports h2, which is optional
+        # Both modules import h2, which is optional.
+        if name in _LAZY_ASYNC:
+            from . import session  # noqa: PLC0415
 
-        return getattr(session, name)
+            return getattr(session, name)
+        from . import sync_session  # noqa: PLC0415
+
+        return getattr(sync_session, name)
     raise AttributeError(f"module 'client.duplex' has no attribute {name!r}")
 
 
