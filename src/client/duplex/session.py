@@ -28,7 +28,7 @@ import httpx
 from sigv4 import EventSigner, sign_request
 from sigv4.event_signing import STREAMING_PAYLOAD
 
-from ..errors import ParamValidationError, StreamError
+from ..errors import BedrockRuntimeError, ParamValidationError, StreamError
 from ..events import Chunk
 from ..request import EVENTSTREAM_CONTENT_TYPE, MAX_MODEL_ID_LENGTH
 from .connection import Endpoint, open_connection, parse_endpoint
@@ -268,10 +268,14 @@ class BidirectionalSession:
                 if core.error is not None:
                     raise core.error
                 raise StopAsyncIteration
+            if not self._closed and core.has_output and not self._write_lock.locked():
+                # The window updates for events taken earlier; done before taking the next one, so that
+                # neither a cancellation nor a failed write here can lose an event (a failure is sticky
+                # and raised once the events before it are delivered).
+                with contextlib.suppress(BedrockRuntimeError):
+                    await self._flush()
             chunk = core.next_event()
             if chunk is not None:
-                if not self._write_lock.locked() and not self._closed:
-                    await self._flush()  # the window update for what was just taken
                 return chunk
             if core.finished:
                 raise StopAsyncIteration

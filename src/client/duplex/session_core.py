@@ -113,6 +113,7 @@ class SessionCore:
         self.answer_ended = False
         self.error: BedrockRuntimeError | None = None
         self.events_sent = 0
+        self._out = b""  # output taken from h2 by has_output, not yet handed to the shell
         # How often sending found the server's window shut (the shell then waits for a WINDOW_UPDATE).
         self.window_waits = 0
 
@@ -137,7 +138,16 @@ class SessionCore:
 
     def data_to_send(self) -> bytes:
         """The bytes h2 wants written (frames, acknowledgements, PING answers); empty when there are none."""
-        return self._h2.data_to_send()
+        data = self._out + self._h2.data_to_send() if self._out else self._h2.data_to_send()
+        self._out = b""
+        return data
+
+    @property
+    def has_output(self) -> bool:
+        """Whether :meth:`data_to_send` would return bytes (they are kept until then)."""
+        if not self._out:
+            self._out = self._h2.data_to_send()
+        return bool(self._out)
 
     # --- input --------------------------------------------------------------------------------------------
 
