@@ -768,6 +768,10 @@ def _json_bytes(value: object) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.duplex:
+        from client import cli_duplex  # noqa: PLC0415
+
+        return cli_duplex.run_demo()
     from client import BedrockRuntimeClient  # noqa: PLC0415
     from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Emulator  # noqa: PLC0415
     from sigv4 import Credentials  # noqa: PLC0415
@@ -1752,6 +1756,12 @@ def _parser() -> argparse.ArgumentParser:
         help="InvokeModelWithResponseStream (the model's own JSON), ConverseStream (model-agnostic) or "
         "both in turn (default invoke)",
     )
+    demo.add_argument(
+        "--duplex",
+        action="store_true",
+        help="a short bidirectional (Nova Sonic) session over HTTP/2 against the duplex emulator instead "
+        "(needs the 'bidi' extra)",
+    )
     _add_stream_options(demo)
     _add_verbose(demo)
     demo.set_defaults(handler=_cmd_demo)
@@ -1897,6 +1907,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_verbose(serve)
     serve.set_defaults(handler=_cmd_serve)
+
+    from client import cli_duplex  # noqa: PLC0415 - light: h2 is imported only when a session opens
+
+    duplex = cli_duplex.add_parser(commands)
+    duplex.description = (
+        "Open an InvokeModelWithBidirectionalStream session over HTTP/2 (Amazon Nova Sonic), send each line "
+        "of --events as an input event, and print each answer event as it arrives. Needs the 'bidi' extra."
+    )
     return parser
 
 

@@ -39,7 +39,7 @@ from .operations import (
     SIGNING_NAME,
     Operation,
 )
-from .request import PreparedRequest, build_invoke_request, build_json_request, encode_body
+from .request import PreparedRequest, build_invoke_request, build_json_request, check_model_id, encode_body
 from .retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
 from .stream import (
     AsyncEventStream,
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     )
     from .converse_response import ConverseResponse
     from .converse_stream import AsyncConverseStream, ConverseStream
+    from .duplex import BidirectionalSession, SyncBidirectionalSession
 
 __all__ = ["DEFAULT_TIMEOUT", "AsyncBedrockRuntimeClient", "BedrockRuntimeClient"]
 
@@ -114,7 +115,7 @@ class LazyAuth:
     given, and only when the first request goes out. Holds the secrets; its repr shows none of them.
     """
 
-    __slots__ = ("_auth", "_bearer_token", "_clock", "_credentials", "_lock", "_region")
+    __slots__ = ("_auth", "_bearer_token", "_clock", "_credentials", "_lock", "_region", "_source")
 
     def __init__(
         self,
@@ -128,7 +129,9 @@ class LazyAuth:
         self._region = region
         self._clock = clock
         self._auth: httpx.Auth | None = None
-        self._lock = threading.Lock()
+        self._source: Credentials | CredentialProvider | None = None
+        # Re-entrant: building the authenticator asks for the credential source under the same lock.
+        self._lock = threading.RLock()
 
     @property
     def is_bearer(self) -> bool:
@@ -144,6 +147,22 @@ class LazyAuth:
                 self._auth = self._build()
             return self._auth
 
+    def credential_source(self) -> Credentials | CredentialProvider:
+        """What SigV4 signs with: the credentials or provider given, else the default chain (built once and
+        shared by every request, so its cache and refresh serve them all)."""
+        source = self._source
+        if source is not None:
+            return source
+        with self._lock:
+            if self._source is None:
+                if self._credentials is not None:
+                    self._source = self._credentials
+                else:
+                    from sigv4.providers import default_chain  # noqa: PLC0415 - cold start: only when needed
+
+                    self._source = default_chain()
+            return self._source
+
     def _build(self) -> httpx.Auth:
         if self._bearer_token is not None:
             from sigv4.httpx_auth import BearerAuth  # noqa: PLC0415 - cold start: only when needed
@@ -151,13 +170,8 @@ class LazyAuth:
             return BearerAuth(self._bearer_token)
         from sigv4.httpx_auth import SigV4Auth  # noqa: PLC0415 - cold start: only when needed
 
-        source = self._credentials
-        if source is None:
-            from sigv4.providers import default_chain  # noqa: PLC0415 - cold start: only when needed
-
-            source = default_chain()
         assert self._region is not None  # make_config guarantees it without a bearer token
-        return SigV4Auth(source, self._region, SIGNING_NAME, clock=self._clock.now)
+        return SigV4Auth(self.credential_source(), self._region, SIGNING_NAME, clock=self._clock.now)
 
     def __repr__(self) -> str:
         return f"<LazyAuth {'bearer token' if self._bearer_token is not None else 'SigV4'}>"
@@ -257,6 +271,23 @@ class _ClientBase:
             retry_attempts=accepted.retries,
         )
 
+    def _duplex_options(self, model_id: str, timeout: httpx.Timeout | None) -> dict[str, Any]:
+        if self._config.bearer:
+            raise ParamValidationError(
+                "InvokeModelWithBidirectionalStream accepts only SigV4 credentials, not a Bedrock API key "
+                "(bearer token): the event signatures chain from the request's signature"
+            )
+        check_model_id(model_id)
+        assert self._config.region is not None  # make_config guarantees it without a bearer token
+        return {
+            "endpoint": self._config.endpoint,
+            "model_id": model_id,
+            "region": self._config.region,
+            "credentials": self._authenticator.credential_source(),
+            "clock": self._clock.now,
+            "timeout": timeout,
+        }
+
     @staticmethod
     def _invoke_answer(accepted: Accepted) -> InvokeModelResponse:
         return InvokeModelResponse.from_answer(accepted.head.headers, accepted.body or b"", accepted.retries)
@@ -308,6 +339,17 @@ _CONVERSE_STREAM_DOC = """Send a Converse request and return its answer as a str
 _CONVERSE_DOC = """Send a Converse request and return the whole answer as a :class:`~client.ConverseResponse`.
 
         Same arguments as :meth:`converse_stream`.
+"""
+
+_BIDI_DOC = """Open an InvokeModelWithBidirectionalStream session (Amazon Nova Sonic) over HTTP/2.
+
+        Needs the ``bidi`` extra (``pip install 'bedrock-stream[bidi]'``; without it
+        :class:`~client.duplex.H2NotInstalledError`). Send input events with ``session.send(event)`` (the JSON
+        document that goes into ``chunk.bytes``, as bytes or a dict) while the answer's :class:`~client.Chunk`
+        events arrive; ``session.end_input()`` sends the signed end-of-input frame. SigV4 only: a client built
+        with a bearer token raises :class:`~client.ParamValidationError`. ``session_limit`` (seconds, the
+        service's own limit is 8 minutes) and ``receive_window`` (bytes buffered for a slow reader) are passed
+        on.
 """
 
 _COUNT_TOKENS_DOC = """Count the input tokens ``model_id`` would see for a request (CountTokens).
@@ -593,6 +635,19 @@ class BedrockRuntimeClient(_ClientBase):
         return self._count_tokens_answer(accepted)
 
     count_tokens.__doc__ = _COUNT_TOKENS_DOC
+
+    def invoke_model_with_bidirectional_stream(
+        self, model_id: str, **options: Any
+    ) -> SyncBidirectionalSession:
+        from .duplex import open_bidirectional_stream_sync  # noqa: PLC0415 - h2 is optional
+
+        timeout = self._http.timeout if self._config.keep_client_timeout else self._config.timeout
+        try:
+            return open_bidirectional_stream_sync(**self._duplex_options(model_id, timeout), **options)
+        except CredentialError as exc:
+            raise credentials_error(exc) from exc
+
+    invoke_model_with_bidirectional_stream.__doc__ = _BIDI_DOC
 
     def close(self) -> None:
         """Close the underlying ``httpx.Client`` (unless it was passed in)."""
@@ -913,6 +968,19 @@ class AsyncBedrockRuntimeClient(_ClientBase):
         return self._count_tokens_answer(accepted)
 
     count_tokens.__doc__ = _COUNT_TOKENS_DOC
+
+    async def invoke_model_with_bidirectional_stream(
+        self, model_id: str, **options: Any
+    ) -> BidirectionalSession:
+        from .duplex import open_bidirectional_stream  # noqa: PLC0415 - h2 is optional
+
+        timeout = self._http.timeout if self._config.keep_client_timeout else self._config.timeout
+        try:
+            return await open_bidirectional_stream(**self._duplex_options(model_id, timeout), **options)
+        except CredentialError as exc:
+            raise credentials_error(exc) from exc
+
+    invoke_model_with_bidirectional_stream.__doc__ = _BIDI_DOC
 
     async def aclose(self) -> None:
         """Close the underlying ``httpx.AsyncClient`` (unless it was passed in)."""

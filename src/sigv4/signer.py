@@ -210,9 +210,14 @@ def _prepare(
     body: bytes | bytearray | memoryview,
     normalize_path: bool,
     sign_body: bool,
+    *,
+    header_hash: bool = False,
 ) -> tuple[str, str, list[tuple[str, str]], dict[str, str], str]:
     """The parts common to header and query signing:
-    ``(canonical URI, canonical query of the URL, headers to send, canonical headers, payload hash)``."""
+    ``(canonical URI, canonical query of the URL, headers to send, canonical headers, payload hash)``.
+
+    With ``header_hash`` a caller-supplied ``x-amz-content-sha256`` (kept, signed) is the payload hash, so
+    the header sent and the canonical request never disagree."""
     host, uri, query = _target(url, normalize_path)
     kept, canonical = _collect_headers(headers, _REPLACED_SIGN_BODY if sign_body else _REPLACED)
     if "host" not in canonical:
@@ -223,8 +228,23 @@ def _prepare(
         kept.insert(0, ("Host", host))
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError(f"body must be bytes (encode text first), not {type(body).__name__}")
-    payload_hash = _sha256(body).hexdigest() if body else _EMPTY_SHA256
+    supplied = canonical.get("x-amz-content-sha256") if header_hash else None
+    if supplied is None:
+        supplied = _sha256(body).hexdigest() if body else _EMPTY_SHA256
+    payload_hash = supplied
     return uri, query, kept, canonical, payload_hash
+
+
+def _check_payload_hash(payload_hash: object) -> str:
+    """A caller-chosen payload hash goes verbatim into a header and a line of the canonical request."""
+    if not isinstance(payload_hash, str):
+        raise TypeError(f"payload_hash must be a str, not {type(payload_hash).__name__}")
+    if not (payload_hash.isascii() and payload_hash.isprintable()) or " " in payload_hash or not payload_hash:
+        raise ValueError(
+            f"invalid payload_hash {payload_hash!r}: expected a hex SHA-256 digest or a literal such as "
+            "'UNSIGNED-PAYLOAD' (printable ASCII, no spaces)"
+        )
+    return payload_hash
 
 
 def _finish(
@@ -276,6 +296,7 @@ def sign_request(
     normalize_path: bool = True,
     sign_body: bool = False,
     omit_session_token: bool = False,
+    payload_hash: str | None = None,
 ) -> SignedRequest:
     """Sign a request with SigV4 in its headers (the ``Authorization`` header).
 
@@ -288,12 +309,18 @@ def sign_request(
     ``sign_body``) in ``headers`` are replaced. ``Host`` is added from the URL when absent, keeping a
     non-default port. ``timestamp`` must be timezone-aware (default: now, UTC).
 
-    The payload hash is always the hex SHA-256 of ``body``; ``sign_body=True`` additionally sends and signs
-    ``x-amz-content-sha256``. ``normalize_path=False`` signs the path without dot-segment removal or ``//``
-    collapsing (S3). ``omit_session_token=True`` sends ``X-Amz-Security-Token`` without signing it (for the
-    few services that want it added after signing). The canonical URI is the wire path encoded once more,
-    as every service but S3 expects; query parameters are percent-decoded and re-encoded (a ``+`` is a
-    literal plus), then sorted.
+    The payload hash (last line of the canonical request) is the hex SHA-256 of ``body``, unless:
+    ``payload_hash="..."`` is given (a literal such as ``STREAMING-AWS4-HMAC-SHA256-EVENTS`` or
+    ``UNSIGNED-PAYLOAD``, or a precomputed hex digest), which is then sent and signed as
+    ``X-Amz-Content-Sha256`` (replacing any in ``headers``) and used as the payload hash, ``body`` unread;
+    or ``headers`` carries an ``X-Amz-Content-Sha256``, whose value is then the payload hash (the header
+    and the canonical request always agree; a verifier must itself check such a header against the body
+    it received). ``sign_body=True`` (without ``payload_hash``) sends and signs ``x-amz-content-sha256`` as
+    the body's hash, replacing any given one. ``normalize_path=False`` signs the path without dot-segment
+    removal or ``//`` collapsing (S3). ``omit_session_token=True`` sends ``X-Amz-Security-Token`` without
+    signing it (for the few services that want it added after signing). The canonical URI is the wire path
+    encoded once more, as every service but S3 expects; query parameters are percent-decoded and re-encoded
+    (a ``+`` is a literal plus), then sorted.
 
     To verify a received request (a server, an emulator), call this with the received method, URL, headers
     and body, ``timestamp`` parsed from the received ``X-Amz-Date`` and credentials carrying the received
@@ -304,7 +331,14 @@ def sign_request(
     ``TypeError`` (headers or body of the wrong type); messages never contain the secret or the token.
     """
     amz_date = _amz_date(timestamp)
-    uri, query, kept, canonical, payload_hash = _prepare(url, headers, body, normalize_path, sign_body)
+    if payload_hash is None:
+        uri, query, kept, canonical, payload_hash = _prepare(
+            url, headers, body, normalize_path, sign_body, header_hash=not sign_body
+        )
+    else:
+        payload_hash = _check_payload_hash(payload_hash)
+        uri, query, kept, canonical, _ = _prepare(url, headers, b"", normalize_path, True)
+        sign_body = True
     token = credentials.session_token
     canonical["x-amz-date"] = amz_date
     kept.append(("X-Amz-Date", amz_date))

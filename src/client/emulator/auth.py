@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ SHORT_TERM_KEY_PREFIX = "bedrock-api-key-"
 _MAX_SHORT_TERM_SECONDS = 43_200
 _ALGORITHM = "AWS4-HMAC-SHA256"
 _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+_STREAMING_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
 _REDACTED_TOKEN = "<session token redacted>"
 
 _INVALID_TOKEN = "The security token included in the request is invalid."
@@ -234,6 +236,12 @@ def _verify_sigv4(
         for name, value in headers
         if name.lower() in signed_names and name.lower() not in ("x-amz-date", "x-amz-security-token")
     ]
+    # The signer takes a signed x-amz-content-sha256 as the payload hash; the service hashes what it
+    # received instead of trusting the header (only the event-stream literal, over an empty body, stands).
+    to_sign = [
+        (name, _received_payload_hash(value, body) if name.lower() == "x-amz-content-sha256" else value)
+        for name, value in to_sign
+    ]
     expected = sign_request(
         method,
         target,
@@ -256,6 +264,12 @@ def _verify_sigv4(
             f"The String-to-Sign should have been\n'{expected.string_to_sign}'\n",
         )
     return Identity("sigv4", access_key_id, region)
+
+
+def _received_payload_hash(claimed: str, body: bytes) -> str:
+    if claimed.strip() == _STREAMING_PAYLOAD and not body:
+        return _STREAMING_PAYLOAD
+    return hashlib.sha256(body).hexdigest()
 
 
 def _check_clock(amz_date: str, signed_at: datetime, now: datetime) -> None:
