@@ -18,10 +18,16 @@ Reported: median CPU microseconds per event (this process's CPU time; wall clock
 to boto3 (median of the per-round ratios). Then the cost of accumulating ``stream.response``: a 1 MB answer
 in 100k deltas against one in 10k deltas, in memory (linear = 10x).
 
+With ``--cold-start``: new processes instead, from spawn to the first ConverseStream event, each against
+httpx's floor (``import httpx; httpx.Client()``), with ``bench_cold_start.py``'s method (bytecode cache, CPU
+and peak RSS of each child, medians of interleaved rounds): ``import client`` + ``converse_stream`` against
+``import boto3`` + ``converse_stream``.
+
 Reproduce (from the repository root, after the test install)::
 
     .venv/bin/python benchmarks/bench_converse.py                # 2000 events, 21 rounds
     .venv/bin/python benchmarks/bench_converse.py --rounds 41 --json
+    .venv/bin/python benchmarks/bench_converse.py --cold-start   # 15 rounds of new processes
 """
 
 from __future__ import annotations
@@ -208,11 +214,69 @@ def accumulation(deltas: int, rounds: int) -> float:
     return statistics.median(samples)
 
 
+_COLD_OURS = """
+import sys, time
+import client
+with client.BedrockRuntimeClient(endpoint_url=sys.argv[1]) as bedrock:
+    messages = [{"role": "user", "content": [{"text": "hi"}]}]
+    with bedrock.converse_stream(sys.argv[2], messages) as stream:
+        for event in stream:
+            print(time.monotonic(), len(sys.modules), flush=True)
+            break
+"""
+
+_COLD_BOTO3 = """
+import sys, time
+import boto3
+bedrock = boto3.client("bedrock-runtime", endpoint_url=sys.argv[1])
+messages = [{"role": "user", "content": [{"text": "hi"}]}]
+response = bedrock.converse_stream(modelId=sys.argv[2], messages=messages)
+for event in response["stream"]:
+    print(time.monotonic(), len(sys.modules), flush=True)
+    break
+"""
+
+
+def cold_start(url: str, rounds: int) -> dict[str, float]:
+    """Medians over interleaved rounds of new processes (see the module docstring)."""
+    import tempfile
+
+    from bench_cold_start import FLOOR, child_environment, run_child
+
+    contenders = {"httpx floor": FLOOR, "ours": _COLD_OURS, "boto3": _COLD_BOTO3}
+    with tempfile.TemporaryDirectory(prefix="bench-converse-pycache-") as pycache:
+        env = child_environment(pycache)
+        for code in contenders.values():
+            run_child(code, url, env)
+        samples: dict[str, list[Any]] = {name: [] for name in contenders}
+        names = list(contenders)
+        for number in range(rounds):
+            for name in names if number % 2 == 0 else names[::-1]:
+                samples[name].append(run_child(contenders[name], url, env))
+
+    def paired(a: str, b: str, attribute: str) -> float:
+        pairs = zip(samples[a], samples[b], strict=True)
+        return float(statistics.median(float(getattr(x, attribute)) - getattr(y, attribute) for x, y in pairs))
+
+    def ratio(a: str, b: str, attribute: str) -> float:
+        pairs = zip(samples[a], samples[b], strict=True)
+        return float(statistics.median(float(getattr(x, attribute)) / getattr(y, attribute) for x, y in pairs))
+
+    return {
+        "ours_minus_floor_ms": paired("ours", "httpx floor", "first_event") * 1e3,
+        "ours_minus_floor_cpu_ms": paired("ours", "httpx floor", "cpu") * 1e3,
+        "ours_minus_floor_mib": paired("ours", "httpx floor", "peak_rss") / 2**20,
+        "boto3_over_ours_time": ratio("boto3", "ours", "first_event"),
+        "boto3_minus_ours_mib": paired("boto3", "ours", "peak_rss") / 2**20,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--cold-start", action="store_true", help="time new processes to the first event")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -229,6 +293,14 @@ def main() -> None:
         if word != _READY:
             raise SystemExit("the loopback server did not start")
         url = f"http://127.0.0.1:{int(port)}"
+        if args.cold_start:
+            figures = cold_start(url, args.rounds if args.rounds != 21 else 15)
+            print(
+                json.dumps(figures, indent=2)
+                if args.json
+                else "\n".join(f"{name:28} {value:8.2f}" for name, value in figures.items())
+            )
+            return
         contenders: dict[str, Contender] = {
             "boto3": boto3_contender(url),
             "ours": ours(url, httpx_transport=False),
