@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -19,21 +20,15 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
+
+import h11
 
 from .auth import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, AuthPolicy
 from .faults import Fault
-from .http11 import (
-    LAST_CHUNK,
-    MAX_HEAD_BYTES,
-    MalformedRequestError,
-    RequestHead,
-    chunk,
-    parse_chunk_size,
-    parse_head,
-    response_head,
-)
+from .headers import fold, redacted
 from .plan import End, Flush, Pause, Plan, Send
-from .replies import Reply, ServiceError, error_reply
+from .replies import Reply, ServiceError, error_reply, reason
 from .service import Outcome, Service
 from .validation import MAX_BODY_BYTES
 
@@ -41,7 +36,9 @@ __all__ = ["Emulator", "RecordedRequest"]
 
 logger = logging.getLogger("client.emulator")
 
-_SECRET_HEADERS = frozenset({"authorization", "x-amz-security-token"})
+# The largest request head (request line and headers) read before answering 431.
+MAX_HEAD_BYTES = 64 * 1024
+_READ_SIZE = 65536
 # A kept-alive connection waits this long for its next request before the server closes it.
 _IDLE_TIMEOUT = 75.0
 # Reading a request's head and body: a client that stops mid-request is dropped after this long.
@@ -55,9 +52,10 @@ class RecordedRequest:
     """One request the emulator received and what it answered (``status``; ``error``: the error's name).
 
     ``path`` is the request target exactly as received (still percent-encoded, with any query);
-    ``model_id`` the decoded model id when the route matched; ``fault`` the fault acted out, if any;
-    ``received_at`` the ``time.monotonic()`` at which the request head arrived (the gaps between retries
-    show the client's backoff). ``repr`` hides credentials.
+    ``operation`` the operation's API name (``ConverseStream``) and ``model_id`` the decoded model id when
+    the route matched; ``fault`` the fault acted out, if any; ``received_at`` the ``time.monotonic()`` at
+    which the request head arrived (the gaps between retries show the client's backoff). ``headers`` are as
+    received; :attr:`safe_headers` hides credentials, and so does ``repr``; :meth:`json` decodes the body.
     """
 
     method: str
@@ -70,19 +68,29 @@ class RecordedRequest:
     error: str | None = None
     fault: Fault | None = None
     received_at: float = field(default=0.0, compare=False)
+    operation: str | None = None
+    #: How it authenticated: ``"sigv4"``, ``"bearer"`` or ``"anonymous"`` (``None``: it did not).
+    auth: str | None = None
 
     def header(self, name: str) -> str | None:
         """Header ``name`` (case-insensitive) as received, repeats joined by ``,``; ``None`` when absent."""
-        lname = name.lower()
-        values = [value for key, value in self.headers if key.lower() == lname]
-        return ",".join(values) if values else None
+        return fold(self.headers).get(name.lower())
+
+    @property
+    def safe_headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers with credentials (``Authorization``, ``X-Amz-Security-Token``) redacted."""
+        return redacted(self.headers)
+
+    def json(self) -> Any:
+        """The body decoded as JSON (every operation here sends JSON); ``ValueError`` if it is not."""
+        return json.loads(self.body)
 
     def __repr__(self) -> str:
-        shown = [(k, "<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in self.headers]
         return (
-            f"RecordedRequest(method={self.method!r}, path={self.path!r}, status={self.status}, "
-            f"error={self.error!r}, fault={self.fault!r}, request_id={self.request_id!r}, "
-            f"headers={shown!r}, body=<{len(self.body)} bytes>)"
+            f"RecordedRequest(method={self.method!r}, path={self.path!r}, operation={self.operation!r}, "
+            f"model_id={self.model_id!r}, status={self.status}, error={self.error!r}, fault={self.fault!r}, "
+            f"request_id={self.request_id!r}, headers={list(self.safe_headers)!r}, "
+            f"body=<{len(self.body)} bytes>)"
         )
 
 
@@ -322,12 +330,12 @@ class Emulator:
         with self._lock:
             return self._faults.popleft() if self._faults else None
 
-    def _next_request_id(self, head: RequestHead, body: bytes) -> str:
+    def _next_request_id(self, method: str, target: str, body: bytes) -> str:
         with self._lock:
             self._sequence += 1
             sequence = self._sequence
         # Deterministic for a given sequence of requests, unique within one emulator.
-        digest = hashlib.sha256(f"{sequence}\n{head.method} {head.target}\n".encode() + body).digest()
+        digest = hashlib.sha256(f"{sequence}\n{method} {target}\n".encode() + body).digest()
         return str(uuid.UUID(bytes=digest[:16], version=4))
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -336,13 +344,13 @@ class Emulator:
         self._connections.add(task)
         self._accepted += 1
         graceful = False
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         try:
-            keep_alive = True
-            while keep_alive:
-                keep_alive = await self._serve_one(reader, writer)
+            while await self._serve_one(conn, reader, writer):
+                conn.start_next_cycle()
             graceful = True
-        except (ConnectionError, asyncio.IncompleteReadError, OSError):
-            pass  # the client went away: nothing to answer
+        except (ConnectionError, OSError, h11.ProtocolError):
+            pass  # the client went away or broke the protocol mid-response: nothing to answer
         except asyncio.CancelledError:
             # Only close() cancels these tasks. Ending normally rather than as cancelled keeps asyncio's
             # stream callback (which calls task.exception()) from logging a spurious error on 3.10/3.11.
@@ -357,39 +365,61 @@ class Emulator:
         finally:
             self._connections.discard(task)
 
-    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def _serve_one(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         """Serve one request on the connection; return whether the connection may serve another."""
         try:
-            raw_head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _IDLE_TIMEOUT)
-        except asyncio.IncompleteReadError:
-            return False  # the client closed the connection between requests
-        except asyncio.LimitOverrunError:
-            await self._write_reply(writer, _plain_error(431, "request head larger than 64 KiB"))
-            return False
+            event = await _next_event(conn, reader, _IDLE_TIMEOUT)
         except asyncio.TimeoutError:
             return False
-        received_at = time.monotonic()
-        try:
-            head = parse_head(raw_head)
-            if (head.get("expect") or "").lower() == "100-continue":
-                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            body = await asyncio.wait_for(_read_body(head, reader), _REQUEST_TIMEOUT)
-        except asyncio.LimitOverrunError:
-            await self._write_reply(writer, _plain_error(400, "chunk size line longer than 64 KiB"))
+        except h11.RemoteProtocolError as exc:
+            await _write_unreadable(
+                writer, exc.error_status_hint, f"malformed request line or headers: {exc}"
+            )
             return False
-        except MalformedRequestError as exc:
-            await self._write_reply(writer, _plain_error(exc.status, str(exc)))
+        if not isinstance(event, h11.Request):
+            return False  # the client closed the connection between requests
+        received_at = time.monotonic()
+        if event.http_version not in (b"1.0", b"1.1"):
+            version = event.http_version.decode("ascii", "replace")
+            await _write_unreadable(writer, 505, f"unsupported protocol version HTTP/{version}")
+            return False
+        method = event.method.decode("ascii")
+        target = event.target.decode("latin-1")
+        headers = tuple(
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers.raw_items()
+        )
+        length = fold(headers).get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            # Refused before reading it, as the service does.
+            message = f"request body of {length} bytes is over the limit of {MAX_BODY_BYTES}"
+            await _write_unreadable(writer, 413, message)
+            return False
+        if conn.they_are_waiting_for_100_continue:
+            writer.write(
+                conn.send(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")) or b""
+            )
+        try:
+            body = await asyncio.wait_for(_read_body(conn, reader), _REQUEST_TIMEOUT)
+        except h11.RemoteProtocolError as exc:
+            await _write_unreadable(writer, exc.error_status_hint, f"malformed request body: {exc}")
+            return False
+        except _BodyTooLargeError:
+            await _write_unreadable(
+                writer, 413, f"chunked request body over the limit of {MAX_BODY_BYTES} bytes"
+            )
             return False
         except asyncio.TimeoutError:
             return False
 
         now = self.now()
-        request_id = self._next_request_id(head, body)
+        request_id = self._next_request_id(method, target, body)
         try:
             outcome = self._service.handle(
-                head.method,
-                head.target,
-                head.headers,
+                method,
+                target,
+                headers,
                 body,
                 now=now,
                 request_id=request_id,
@@ -397,14 +427,14 @@ class Emulator:
                 pace=self.pace,
             )
         except Exception as exc:  # a bug in the emulator: answer 500 like a service would, and say why
-            logger.exception("emulator error while handling %s %s", head.method, head.target)
+            logger.exception("emulator error while handling %s %s", method, target)
             message = f"emulator error: {type(exc).__name__}: {exc}"
             error = ServiceError(500, "InternalServerException", message)
             outcome = Outcome(error_reply(error, request_id, now), 500, None, None, error.name)
         record = RecordedRequest(
-            head.method,
-            head.target,
-            head.headers,
+            method,
+            target,
+            headers,
             body,
             outcome.status,
             request_id,
@@ -412,35 +442,37 @@ class Emulator:
             outcome.error_name,
             outcome.fault,
             received_at,
+            outcome.operation.name if outcome.operation is not None else None,
+            outcome.identity.scheme if outcome.identity is not None else None,
         )
         with self._lock:
             self._requests.append(record)
         logger.info(
             "%s %s -> %d%s%s",
-            head.method,
-            head.target.partition("?")[0],
+            method,
+            target.partition("?")[0],
             outcome.status,
             f" {outcome.error_name}" if outcome.error_name else "",
             f" [fault {outcome.fault.to_header()}]" if outcome.fault else "",
         )
         response = outcome.response
         if isinstance(response, Reply):
-            await self._write_reply(writer, response)
-            return head.keep_alive and not response.close
-        return await self._play(reader, writer, response) and head.keep_alive
+            reply_headers = (
+                (*response.headers, ("Connection", "close")) if response.close else response.headers
+            )
+            writer.write(conn.send(_response(response.status, reply_headers)) or b"")
+            writer.write(conn.send(h11.Data(data=response.body)) or b"")
+            writer.write(conn.send(h11.EndOfMessage()) or b"")
+            await writer.drain()
+            return not response.close and _reusable(conn)
+        return await self._play(conn, reader, writer, response) and _reusable(conn)
 
-    @staticmethod
-    async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
-        headers = (*reply.headers, ("Connection", "close")) if reply.close else reply.headers
-        writer.write(response_head(reply.status, headers) + reply.body)
-        await writer.drain()
-
-    async def _play(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, plan: Plan) -> bool:
+    async def _play(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, plan: Plan
+    ) -> bool:
         """Play a response plan (see :mod:`.plan`); return False when the connection must close."""
-        writer.write(response_head(plan.status, plan.headers))
-        out: _ChunkedWriter | _RawWriter = (
-            _ChunkedWriter(writer, self._http_chunk_size) if plan.streamed else _RawWriter(writer)
-        )
+        writer.write(conn.send(_response(plan.status, plan.headers)) or b"")
+        out = _BodyWriter(conn, writer, self._http_chunk_size if plan.streamed else None)
         for step in plan.steps:
             if isinstance(step, Send):
                 await out.send(step.data)
@@ -448,7 +480,7 @@ class Emulator:
                 await out.flush()
             elif isinstance(step, Pause):
                 await out.flush()
-                if not await _pause(reader, step.seconds):
+                if not await _pause(conn, reader, step.seconds):
                     return False  # the client hung up: stop streaming to nobody
             elif isinstance(step, End):
                 await out.finish()
@@ -459,57 +491,49 @@ class Emulator:
         return True
 
 
-class _RawWriter:
-    """Writes a body whose length the head announced: the bytes as they are."""
-
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
-        self._writer = writer
-
-    async def send(self, data: bytes) -> None:
-        self._writer.write(data)
-        await self._writer.drain()
-
-    async def flush(self) -> None:
-        await self._writer.drain()
-
-    async def finish(self) -> None:
-        await self._writer.drain()
-
-    async def abandon(self) -> None:
-        await self._writer.drain()
-        self._writer.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._writer.wait_closed(), _SHUTDOWN_TIMEOUT)
+class _BodyError(Exception):
+    pass
 
 
-class _ChunkedWriter:
-    """Writes a chunked body: one HTTP chunk per ``send`` or, with ``size``, re-chunked in ``size`` pieces."""
+class _BodyTooLargeError(_BodyError):
+    """A chunked request body went over MAX_BODY_BYTES."""
 
-    def __init__(self, writer: asyncio.StreamWriter, size: int | None) -> None:
+
+class _BodyWriter:
+    """Writes a response body through h11: one HTTP chunk per ``send`` (h11 frames it by the head's
+    Transfer-Encoding or Content-Length) or, with ``size``, re-chunked in ``size`` pieces so that frames
+    straddle chunks."""
+
+    def __init__(self, conn: h11.Connection, writer: asyncio.StreamWriter, size: int | None) -> None:
+        self._conn = conn
         self._writer = writer
         self._size = size
         self._pending = bytearray()
 
+    def _write(self, data: bytes) -> None:
+        if data:
+            self._writer.write(self._conn.send(h11.Data(data=data)) or b"")
+
     async def send(self, data: bytes) -> None:
         if self._size is None:
-            self._writer.write(chunk(data))
+            self._write(data)
         else:
             self._pending += data
             while len(self._pending) >= self._size:
-                self._writer.write(chunk(bytes(self._pending[: self._size])))
+                self._write(bytes(self._pending[: self._size]))
                 del self._pending[: self._size]
         await self._writer.drain()
 
     async def flush(self) -> None:
         if self._pending:
-            self._writer.write(chunk(bytes(self._pending)))
+            self._write(bytes(self._pending))
             self._pending.clear()
         await self._writer.drain()
 
     async def finish(self) -> None:
-        """End the body properly (the last, empty chunk)."""
+        """End the body properly (the last, empty chunk when chunked)."""
         await self.flush()
-        self._writer.write(LAST_CHUNK)
+        self._writer.write(self._conn.send(h11.EndOfMessage()) or b"")
         await self._writer.drain()
 
     async def abandon(self) -> None:
@@ -520,45 +544,68 @@ class _ChunkedWriter:
             await asyncio.wait_for(self._writer.wait_closed(), _SHUTDOWN_TIMEOUT)
 
 
-async def _pause(reader: asyncio.StreamReader, seconds: float) -> bool:
-    """Wait ``seconds`` mid-response; False as soon as the client hangs up (its side reads as EOF).
-
-    Watching the socket while waiting is what lets a paced or stalled stream notice a client that closed
-    early at once, instead of at its next write.
-    """
-    try:
-        return await asyncio.wait_for(reader.read(1), seconds) != b""
-    except asyncio.TimeoutError:
-        return True
+def _response(status: int, headers: tuple[tuple[str, str], ...]) -> h11.Response:
+    return h11.Response(status_code=status, headers=list(headers), reason=reason(status).encode("ascii"))
 
 
-async def _read_body(head: RequestHead, reader: asyncio.StreamReader) -> bytes:
-    length = head.body_length()
-    if length is not None:
-        if length > MAX_BODY_BYTES:
-            limit = MAX_BODY_BYTES
-            raise MalformedRequestError(f"request body of {length} bytes is over the limit of {limit}", 413)
-        return await reader.readexactly(length) if length else b""
+def _reusable(conn: h11.Connection) -> bool:
+    """Whether both sides finished their message and the connection may carry the next request."""
+    return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+
+async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader, timeout: float) -> object:
+    """The next h11 event, reading from the socket as needed (EOF reads as ``ConnectionClosed``)."""
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        conn.receive_data(await asyncio.wait_for(reader.read(_READ_SIZE), timeout))
+
+
+async def _read_body(conn: h11.Connection, reader: asyncio.StreamReader) -> bytes:
+    """The request's body, whatever its framing (Content-Length or chunked; h11 checks the framing)."""
     parts: list[bytes] = []
     total = 0
     while True:
-        size = parse_chunk_size(await reader.readuntil(b"\r\n"))
-        if size == 0:
-            # Trailer section: header lines until a blank line.
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass
+        event = await _next_event(conn, reader, _REQUEST_TIMEOUT)
+        if isinstance(event, h11.Data):
+            total += len(event.data)
+            if total > MAX_BODY_BYTES:
+                raise _BodyTooLargeError
+            parts.append(bytes(event.data))
+        elif isinstance(event, h11.EndOfMessage):
             return b"".join(parts)
-        total += size
-        if total > MAX_BODY_BYTES:
-            limit = MAX_BODY_BYTES
-            raise MalformedRequestError(f"chunked request body over the limit of {limit} bytes", 413)
-        parts.append(await reader.readexactly(size))
-        if await reader.readexactly(2) != b"\r\n":
-            raise MalformedRequestError("chunk data not followed by CRLF")
+        else:  # ConnectionClosed mid-body
+            raise ConnectionResetError("the client closed the connection mid-request")
 
 
-def _plain_error(status: int, message: str) -> Reply:
-    """An error for a request too broken to reach the service (it gets the service's error shape anyway)."""
+async def _pause(conn: h11.Connection, reader: asyncio.StreamReader, seconds: float) -> bool:
+    """Wait ``seconds`` mid-response; False as soon as the client hangs up (its side reads as EOF).
+
+    Watching the socket while waiting is what lets a paced or stalled stream notice a client that closed
+    early at once, instead of at its next write. Bytes that arrive meanwhile (a pipelined next request)
+    are handed to h11, not lost.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            data = await asyncio.wait_for(reader.read(_READ_SIZE), left)
+        except asyncio.TimeoutError:
+            return True
+        if not data:
+            return False
+        conn.receive_data(data)
+    return True
+
+
+async def _write_unreadable(writer: asyncio.StreamWriter, status: int, message: str) -> None:
+    """Answer a request too broken to reach the service (it gets the service's error shape anyway), then
+    the connection closes. Written by hand: h11 will not send for a request it could not parse."""
     name = "ValidationException" if status in (400, 413) else "MalformedRequestError"
     error = ServiceError(status, name, message, close=True)
-    return error_reply(error, "00000000-0000-0000-0000-000000000000", time.time())
+    reply = error_reply(error, "00000000-0000-0000-0000-000000000000", time.time())
+    lines = [f"HTTP/1.1 {reply.status} {reason(reply.status)}"]
+    lines += [f"{key}: {value}" for key, value in (*reply.headers, ("Connection", "close"))]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body)
+    await writer.drain()

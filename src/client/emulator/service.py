@@ -33,7 +33,7 @@ from client.operations import (
 )
 
 from .answers import answer_events, family_answer, native_body
-from .auth import AuthPolicy, authenticate
+from .auth import AuthPolicy, Identity, authenticate
 from .converse import converse_answer, converse_prompt
 from .faults import FAULT_HEADER, Fault, FaultKind, FaultSyntaxError, parse_fault
 from .frames import chunk_frame, error_frame, event_frame, exception_frame, oversized_frame
@@ -71,6 +71,8 @@ class Outcome:
     fault: Fault | None = None
     error_name: str | None = None
     operation: Operation | None = None
+    #: How the request authenticated (``None`` when it did not).
+    identity: Identity | None = None
 
 
 def _json_bytes(value: object) -> bytes:
@@ -115,8 +117,9 @@ class Service:
         lowered = fold(headers)
         model_id: str | None = None
         op: Operation | None = None
+        identity: Identity | None = None
         try:
-            authenticate(
+            identity = authenticate(
                 method,
                 target,
                 headers,
@@ -138,12 +141,12 @@ class Service:
             invocation = validate(op, model_id, lowered, body, strict=self.strict)
         except ServiceError as error:
             reply = error_reply(error, request_id, now)
-            return Outcome(reply, reply.status, model_id, None, error.name, op)
+            return Outcome(reply, reply.status, model_id, None, error.name, op, identity)
 
         fault = header_fault if header_fault is not None else take_fault()
         if fault is not None and fault.kind.before_stream:
             reply = self._fault_reply(fault, request_id, now)
-            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op)
+            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op, identity)
         answer = self._answer(invocation)
         head = (("Date", http_date(now)), (REQUEST_ID, request_id), *answer.headers)
         if op.streaming:
@@ -155,15 +158,15 @@ class Service:
                 pace=pace,
             )
             head = (*head, ("Transfer-Encoding", "chunked"))
-            return Outcome(Plan(200, head, steps, True, fault), 200, model_id, fault, None, op)
+            return Outcome(Plan(200, head, steps, True, fault), 200, model_id, fault, None, op, identity)
         if fault is not None and fault.kind in (FaultKind.EXCEPTION, FaultKind.ERROR):
             # A one-piece answer has no stream to carry an exception: it becomes the HTTP error it stands for.
             reply = error_reply(_as_http_error(fault), request_id, now)
-            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op)
+            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op, identity)
         assert answer.body is not None
         sent, steps = body_steps(answer.body, fault)
         head = (*head, ("Content-Length", str(len(sent))))
-        return Outcome(Plan(200, head, steps, False, fault), 200, model_id, fault, None, op)
+        return Outcome(Plan(200, head, steps, False, fault), 200, model_id, fault, None, op, identity)
 
     def _header_fault(self, lowered: dict[str, str]) -> Fault | None:
         text = lowered.get(FAULT_HEADER.lower())
