@@ -13,6 +13,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -28,11 +30,12 @@ from .auth import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, AuthPolicy
 from .faults import Fault
 from .headers import fold, redacted
 from .plan import End, Flush, Pause, Plan, Send
+from .replay import Recording, load_recording, read_recording
 from .replies import Reply, ServiceError, error_reply, reason
 from .service import Outcome, Service
 from .validation import MAX_BODY_BYTES
 
-__all__ = ["Emulator", "RecordedRequest"]
+__all__ = ["Emulator", "EmulatorStartError", "RecordedRequest"]
 
 logger = logging.getLogger("client.emulator")
 
@@ -95,7 +98,7 @@ class RecordedRequest:
 
 
 class Emulator:
-    """A local Bedrock Runtime (InvokeModelWithResponseStream) on a real HTTP/1.1 socket.
+    """A local Bedrock Runtime (InvokeModel and its stream, Converse and its stream, CountTokens) on HTTP/1.1.
 
     Use it as a context manager (``with Emulator() as emu: ... emu.url``) or call :meth:`start` and
     :meth:`close`. Options:
@@ -117,6 +120,15 @@ class Emulator:
       ``anthropic_version`` other than ``bedrock-2023-05-31``, an ``Accept`` other than JSON, Nova's
       ``schemaVersion`` other than ``messages-v1``, unknown Converse members). By default the emulator refuses
       only what the service is documented to refuse, and accepts what real clients send.
+    - ``auth=False``: no authentication at all: every request is served, unsigned or signed with any keys
+      (for clients that have no credentials). ``require_auth=False`` is the milder form: unsigned requests
+      pass, signed ones are still verified.
+    - ``replay``: a recorded stream (a file path, its bytes, or a :class:`~.replay.Recording`) that answers
+      every stream request (InvokeModelWithResponseStream and ConverseStream) byte for byte, after
+      authentication and validation; faults and ``pace`` apply to it. See :mod:`.replay` for the formats.
+
+    :meth:`start` raises :class:`EmulatorStartError` (an ``OSError``) at once when it cannot listen (a port
+    out of range, a busy port, an unknown host).
     """
 
     def __init__(
@@ -135,6 +147,8 @@ class Emulator:
         allow_fault_header: bool = True,
         http_chunk_size: int | None = None,
         strict: bool = False,
+        auth: bool = True,
+        replay: str | os.PathLike[str] | bytes | Recording | None = None,
     ) -> None:
         if pace < 0:
             raise ValueError(f"pace must be >= 0 seconds, got {pace}")
@@ -146,10 +160,11 @@ class Emulator:
         if credentials is None:
             keys[EXAMPLE_ACCESS_KEY_ID] = EXAMPLE_SECRET_ACCESS_KEY
         self._service = Service(
-            AuthPolicy(keys, frozenset(bearer_tokens), region, require_auth),
+            AuthPolicy(keys, frozenset(bearer_tokens), region, require_auth, enabled=auth),
             chunk_count=chunk_count,
             allow_fault_header=allow_fault_header,
             strict=strict,
+            replay=_recording(replay),
         )
         self._host = host
         self._port = port
@@ -188,17 +203,25 @@ class Emulator:
         return f"Emulator({state}, policy={self._service.policy!r})"
 
     def start(self) -> Emulator:
-        """Start serving in a background thread; return once the socket is listening."""
+        """Start serving in a background thread; return once the socket is listening.
+
+        The socket is bound here, in the calling thread, so a failure raises :class:`EmulatorStartError`
+        at once, before any thread starts.
+        """
         if self._thread is not None:
             raise RuntimeError("this Emulator was already started")
-        self._thread = threading.Thread(target=self._run, name="bedrock-stream-emulator", daemon=True)
+        sock = _listen(self._host, self._port)
+        self._bound_port = sock.getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), name="bedrock-stream-emulator", daemon=True
+        )
         self._thread.start()
         if not self._ready.wait(_STARTUP_TIMEOUT):
-            raise RuntimeError("the emulator did not start listening within 10 s")
+            raise EmulatorStartError("the emulator's event loop did not start within 10 s")
         if self._startup_error is not None:
             self._thread.join(_SHUTDOWN_TIMEOUT)
             where = f"{self._host}:{self._port}"
-            raise OSError(f"the emulator could not listen on {where}: {self._startup_error}")
+            raise EmulatorStartError(f"the emulator could not listen on {where}: {self._startup_error}")
         return self
 
     def close(self) -> None:
@@ -233,6 +256,26 @@ class Emulator:
             raise RuntimeError("the emulator is not listening: use it as a context manager or call start()")
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self._bound_port}"
+
+    def environment(self, region: str | None = None) -> dict[str, str]:
+        """Environment variables that point boto3, the AWS CLI and our clients at this emulator.
+
+        ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` (botocore's service-specific endpoint variable), the example keys
+        (:data:`EXAMPLE_ACCESS_KEY_ID`, :data:`EXAMPLE_SECRET_ACCESS_KEY`) and a region (``region``, else
+        the one the emulator requires, else ``us-east-1``). With custom ``credentials`` the keys are left
+        out: their secrets are the caller's.
+        """
+        chosen = region or self._service.policy.region or "us-east-1"
+        env = {
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.url,
+            "AWS_REGION": chosen,
+            "AWS_DEFAULT_REGION": chosen,
+        }
+        keys = self._service.policy.keys
+        if keys.get(EXAMPLE_ACCESS_KEY_ID) == EXAMPLE_SECRET_ACCESS_KEY:
+            env["AWS_ACCESS_KEY_ID"] = EXAMPLE_ACCESS_KEY_ID
+            env["AWS_SECRET_ACCESS_KEY"] = EXAMPLE_SECRET_ACCESS_KEY
+        return env
 
     @property
     def port(self) -> int:
@@ -292,18 +335,16 @@ class Emulator:
 
     # -- the server ---------------------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, sock: socket.socket) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:
             try:
                 self._server = loop.run_until_complete(
-                    asyncio.start_server(
-                        self._serve_connection, self._host, self._port, limit=MAX_HEAD_BYTES, backlog=1024
-                    )
+                    asyncio.start_server(self._serve_connection, sock=sock, limit=MAX_HEAD_BYTES)
                 )
-                self._bound_port = self._server.sockets[0].getsockname()[1]
             except OSError as exc:
+                sock.close()
                 self._startup_error = exc
                 return
             finally:
@@ -489,6 +530,43 @@ class Emulator:
                 await out.abandon()
                 return False
         return True
+
+
+class EmulatorStartError(OSError):
+    """The emulator could not start listening: the message says where and why (one line)."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (0: a free port); :class:`EmulatorStartError` if not."""
+    where = f"{host}:{port}"
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise EmulatorStartError(f"the emulator cannot listen on {where}: a port is a number from 0 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as exc:
+        raise EmulatorStartError(f"the emulator cannot listen on {where}: unknown host ({exc})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name == "posix":  # lets a restarted emulator reuse a port in TIME_WAIT, as asyncio does
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        reason_text = exc.strerror or str(exc)
+        raise EmulatorStartError(f"the emulator could not listen on {where}: {reason_text}") from None
+    return sock
+
+
+def _recording(replay: str | os.PathLike[str] | bytes | Recording | None) -> Recording | None:
+    if replay is None or isinstance(replay, Recording):
+        return replay
+    if isinstance(replay, bytes | bytearray):
+        return read_recording(bytes(replay))
+    return load_recording(replay)
 
 
 class _BodyError(Exception):

@@ -39,6 +39,7 @@ from .faults import FAULT_HEADER, Fault, FaultKind, FaultSyntaxError, parse_faul
 from .frames import chunk_frame, error_frame, event_frame, exception_frame, oversized_frame
 from .headers import fold
 from .plan import Plan, body_steps, stream_steps
+from .replay import Recording
 from .replies import Reply, ServiceError, bad_gateway_reply, error_reply, http_date
 from .validation import Invocation, validate
 
@@ -84,7 +85,8 @@ class Service:
 
     ``chunk_count`` overrides how many text chunks each answer has (``None``: the model's natural length);
     ``allow_fault_header`` lets requests ask for a fault with ``X-Emulator-Fault``; ``strict`` adds the
-    validation rules whose service behaviour is not documented.
+    validation rules whose service behaviour is not documented; ``replay`` answers every stream request
+    (after authentication and validation) with a recorded stream's frames instead of the model's.
     """
 
     def __init__(
@@ -94,9 +96,16 @@ class Service:
         chunk_count: int | None = None,
         allow_fault_header: bool = True,
         strict: bool = False,
+        replay: Recording | None = None,
     ) -> None:
         self.policy = policy
         self.strict = strict
+        self.replay = replay
+        self._replayed = (
+            _Answer(replay.pieces, replay.event_types, None, (("Content-Type", EVENTSTREAM_CONTENT_TYPE),))
+            if replay is not None
+            else None
+        )
         self.chunk_count = chunk_count
         self.allow_fault_header = allow_fault_header
         self._cache: dict[tuple[str, str, bytes], _Answer] = {}
@@ -180,6 +189,11 @@ class Service:
     # -- answers, one builder per operation ----------------------------------------------------------------
 
     def _answer(self, invocation: Invocation) -> _Answer:
+        if self._replayed is not None and invocation.operation.streaming:
+            replayed = self._replayed
+            return _Answer(
+                replayed.frames, replayed.event_types, None, (*replayed.headers, *_echoed(invocation))
+            )
         key = (invocation.operation.name, invocation.model_id, invocation.body)
         cached = self._cache.get(key)
         if cached is None:
