@@ -515,7 +515,7 @@ class Emulator:
         writer.write(conn.send(_response(plan.status, plan.headers)) or b"")
         out = _BodyWriter(conn, writer, self._http_chunk_size if plan.streamed else None)
         for step in plan.steps:
-            if isinstance(step, Send):
+            if type(step) is Send:  # the common step first: one per frame
                 await out.send(step.data)
             elif isinstance(step, Flush):
                 await out.flush()
