@@ -540,3 +540,14 @@ def test_claude_native_tool_use_and_thinking_through_invoke(emu: Emulator) -> No
     assert events[-2]["delta"]["stop_reason"] == "tool_use"
     usage = events[-2]["usage"]["output_tokens"]
     assert usage == native["usage"]["output_tokens"]
+
+
+def test_count_tokens_refuses_a_converse_input_that_is_not_a_structure(emu: Emulator) -> None:
+    response = post(emu, CLAUDE, "count-tokens", {"input": {"converse": [1]}})
+    assert response.status_code == 400 and "input.converse" in response.json()["message"]
+
+
+def test_recent_models_are_served(emu: Emulator) -> None:
+    for model_id in ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "global.amazon.nova-2-lite-v1:0"):
+        answer = boto(emu).converse(modelId=model_id, messages=[user("hi")])
+        assert answer["output"]["message"]["content"][0]["text"].startswith("You asked: hi")
