@@ -569,11 +569,7 @@ def _recording(replay: str | os.PathLike[str] | bytes | Recording | None) -> Rec
     return load_recording(replay)
 
 
-class _BodyError(Exception):
-    pass
-
-
-class _BodyTooLargeError(_BodyError):
+class _BodyTooLargeError(Exception):
     """A chunked request body went over MAX_BODY_BYTES."""
 
 
