@@ -256,11 +256,13 @@ def cold_start(url: str, rounds: int) -> dict[str, float]:
 
     def paired(a: str, b: str, attribute: str) -> float:
         pairs = zip(samples[a], samples[b], strict=True)
-        return float(statistics.median(float(getattr(x, attribute)) - getattr(y, attribute) for x, y in pairs))
+        values = [float(getattr(x, attribute) - getattr(y, attribute)) for x, y in pairs]
+        return float(statistics.median(values))
 
     def ratio(a: str, b: str, attribute: str) -> float:
         pairs = zip(samples[a], samples[b], strict=True)
-        return float(statistics.median(float(getattr(x, attribute)) / getattr(y, attribute) for x, y in pairs))
+        values = [float(getattr(x, attribute) / getattr(y, attribute)) for x, y in pairs]
+        return float(statistics.median(values))
 
     return {
         "ours_minus_floor_ms": paired("ours", "httpx floor", "first_event") * 1e3,

@@ -357,14 +357,7 @@ def test_serve_no_auth_lets_a_client_without_credentials_through() -> None:
 class _FakeEmulator:
     """Stands in for client.emulator.Emulator: keeps the keywords ``serve`` passes."""
 
-    accepted = frozenset(
-        {"host", "port", "pace", "region", "chunk_count", "bearer_tokens", "require_auth", "strict", "replay"}
-    )
-
     def __init__(self, **options: object) -> None:
-        unknown = set(options) - self.accepted
-        if unknown:
-            raise TypeError(f"__init__() got an unexpected keyword argument '{sorted(unknown)[0]}'")
         self.options = options
 
 
@@ -374,35 +367,28 @@ def test_serve_flags_reach_the_emulator(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setattr(client.emulator, "Emulator", _FakeEmulator)
     recording = tmp_path / "r.bin"
     recording.write_bytes(b"x")
-    argv = ["serve", "--port", "0", "--strict", "--no-auth", "--replay", str(recording)]
+    argv = ["serve", "--port", "0", "--strict", "--no-auth", "--replay", str(recording), "--as-recorded"]
     emulator = cli.make_emulator(cli._parser().parse_args(argv))
     assert isinstance(emulator, _FakeEmulator)
     assert emulator.options["strict"] is True
-    assert emulator.options["require_auth"] is False
+    assert emulator.options["auth"] is False
     assert emulator.options["replay"] == str(recording)
+    assert emulator.options["replay_as_recorded"] is True
     plain = cli.make_emulator(cli._parser().parse_args(["serve", "--port", "0"]))
     assert isinstance(plain, _FakeEmulator)
-    assert "strict" not in plain.options and "replay" not in plain.options  # older emulators still serve
-    assert plain.options["require_auth"] is True
+    assert plain.options["strict"] is False and plain.options["replay"] is None
+    assert plain.options["auth"] is True
 
 
-def test_serve_flags_an_emulator_does_not_know_are_one_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import client.emulator
-
-    monkeypatch.setattr(
-        _FakeEmulator,
-        "accepted",
-        frozenset({"host", "port", "pace", "region"} | {"chunk_count", "bearer_tokens", "require_auth"}),
-    )
-    monkeypatch.setattr(client.emulator, "Emulator", _FakeEmulator)
-    assert main(["serve", "--port", "0", "--strict"]) == 2
-    assert "--strict: this version of the emulator does not support it" in one_line_error(
-        capsys.readouterr().err
-    )
+def test_serve_replay_mistakes_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["serve", "--port", "0", "--replay", str(tmp_path / "missing.bin")]) == 2
     assert "no such file" in one_line_error(capsys.readouterr().err)
+    assert main(["serve", "--port", "0", "--as-recorded"]) == 2
+    assert "--replay" in one_line_error(capsys.readouterr().err)
+    bare = tmp_path / "bare.bin"
+    bare.write_bytes(b"\x00" * 40)
+    assert main(["serve", "--port", "0", "--replay", str(bare), "--as-recorded"]) == 2
+    assert "sidecar" in one_line_error(capsys.readouterr().err)
 
 
 def test_the_cli_streams_on_the_transport_the_library_would_choose(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from client.families import DEFAULT_MAX_TOKENS
+from client.recording import RECORDING_FORMAT, SIDECAR_SUFFIX, Recording, read_recording
 
 if TYPE_CHECKING:
     import httpx
@@ -243,10 +244,6 @@ def _read_body_argument(source: str) -> bytes:
 # --- the raw bytes of the stream: counted, and recorded on request ------------------------------------------
 
 
-#: The first line of a recording's sidecar says which format it is.
-RECORDING_FORMAT = "bedrock-stream-recording/1"
-#: ``invoke --record FILE`` writes the frames to FILE and what replay needs besides to FILE + this suffix.
-SIDECAR_SUFFIX = ".meta"
 # Hop-by-hop and framing headers describe the connection the answer came on, not the answer: not recorded.
 _UNRECORDED_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "keep-alive"})
 
@@ -932,71 +929,6 @@ def _http_capture(data: bytes) -> _Capture:
     return capture
 
 
-@dataclass(frozen=True)
-class Recording:
-    """An ``invoke --record`` recording: the stream's bytes and what its ``.meta`` sidecar says.
-
-    ``pieces`` are ``(seconds since the response headers, bytes received so far)``, one per piece as it
-    arrived: a replay sends ``body[previous end:end]`` at each ``at`` to reproduce the recorded pacing.
-    """
-
-    body: bytes
-    status: int | None
-    reason: str
-    headers: tuple[tuple[str, str], ...]
-    path: str | None
-    pieces: tuple[tuple[float, int], ...]
-    #: What in the sidecar did not add up (a line cut by a kill, a byte count that differs), else None.
-    problem: str | None = None
-
-
-def read_recording(path: str, body: bytes | None = None) -> Recording | None:
-    """The recording at ``path`` (frames) and ``path + ".meta"``; None when there is no such sidecar.
-
-    ``body`` is the content of ``path`` when already read. A sidecar whose last line was cut (the recording
-    was killed mid-write) still gives every complete piece, with ``problem`` saying so.
-    """
-    try:
-        with open(path + SIDECAR_SUFFIX, encoding="utf-8") as meta:
-            lines = meta.read().splitlines()
-        head = json.loads(lines[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    if not isinstance(head, dict) or head.get("format") != RECORDING_FORMAT:
-        return None
-    if body is None:
-        body = Path(path).read_bytes()
-    pieces: list[tuple[float, int]] = []
-    problem = None
-    for number, line in enumerate(lines[1:], 2):
-        try:
-            piece = json.loads(line)
-            pieces.append((float(piece["at"]), int(piece["end"])))
-        except (ValueError, KeyError, TypeError):
-            problem = f"line {number} of the sidecar is not a piece record (cut short?)"
-            break
-    if problem is None and pieces and pieces[-1][1] != len(body):
-        problem = f"the sidecar records {pieces[-1][1]} bytes, the file has {len(body)}"
-    status = head.get("status")
-    raw_headers = head.get("headers")
-    headers = tuple(
-        (str(item[0]), str(item[1]))
-        for item in (raw_headers if isinstance(raw_headers, list) else [])
-        if isinstance(item, list) and len(item) == 2
-    )
-    reason = head.get("reason")
-    path_value = head.get("path")
-    return Recording(
-        body,
-        status if isinstance(status, int) else None,
-        reason if isinstance(reason, str) else "",
-        headers,
-        path_value if isinstance(path_value, str) else None,
-        tuple(pieces),
-        problem,
-    )
-
-
 def _recording(path: str, data: bytes) -> _Capture | None:
     """The capture of an ``invoke --record`` file, when its ``.meta`` sidecar is next to it."""
     recording = read_recording(path, data)
@@ -1511,14 +1443,10 @@ def make_emulator(args: argparse.Namespace) -> Emulator:
     """The emulator ``serve`` runs, from its parsed arguments (not started)."""
     from client.emulator import Emulator  # noqa: PLC0415
 
-    options: dict[str, Any] = {}
-    # Options newer than some emulators: passed only when asked for, so an older emulator still serves.
-    if args.strict:
-        options["strict"] = True
-    if args.replay is not None:
-        if not Path(args.replay).is_file():
-            raise UsageError(f"--replay {args.replay}: no such file")
-        options["replay"] = args.replay
+    if args.replay is not None and not Path(args.replay).is_file():
+        raise UsageError(f"--replay {args.replay}: no such file")
+    if args.as_recorded and args.replay is None:
+        raise UsageError("--as-recorded paces a replay: give --replay FILE too")
     try:
         return Emulator(
             host=args.host,
@@ -1527,15 +1455,13 @@ def make_emulator(args: argparse.Namespace) -> Emulator:
             region=args.region,
             chunk_count=args.chunk_count,
             bearer_tokens=args.bearer_token,
-            require_auth=not args.no_auth,
-            **options,
+            # --no-auth: clients without any credentials are served (a signature, when sent, is not checked).
+            auth=not args.no_auth,
+            strict=args.strict,
+            replay=args.replay,
+            replay_as_recorded=args.as_recorded,
         )
-    except TypeError as exc:
-        if "unexpected keyword argument" not in str(exc):
-            raise
-        name = str(exc).rsplit(" ", 1)[-1].strip("'")
-        raise UsageError(f"--{name}: this version of the emulator does not support it") from None
-    except ValueError as exc:
+    except ValueError as exc:  # a bad pace or chunk count, a recording that holds no stream
         raise UsageError(str(exc)) from None
 
 
@@ -1896,7 +1822,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--replay",
         metavar="FILE",
-        help="answer every stream request with the stream recorded in FILE (invoke --record)",
+        help="answer every stream request with the stream recorded in FILE (invoke --record, a raw HTTP "
+        "capture, or bare frames), byte for byte",
+    )
+    serve.add_argument(
+        "--as-recorded",
+        action="store_true",
+        help="with --replay: pace the replay as it was recorded (needs the FILE.meta sidecar of --record)",
     )
     serve.add_argument(
         "--bearer-token",

@@ -91,8 +91,10 @@ def stream_steps(
     fault: Fault | None = None,
     fault_frame: bytes | None = None,
     pace: float = 0.0,
+    gaps: tuple[float, ...] = (),
 ) -> tuple[Step, ...]:
-    """The steps of an event stream of ``frames``, ``pace`` seconds apart, acting out ``fault``.
+    """The steps of an event stream of ``frames``, ``pace`` seconds apart (or ``gaps[i]`` seconds before
+    frame ``i``, when given: a replay paced as recorded), acting out ``fault``.
 
     ``event_types`` names each frame's event (for ``Fault(before=...)``); ``fault_frame`` is the frame an
     ``exception``, ``error`` or ``oversized-frame`` fault sends instead of the rest of the answer.
@@ -122,8 +124,11 @@ def stream_steps(
         if index == len(frames):
             break
         steps.append(Send(frames[index]))
-        if pace and index < len(frames) - 1:
-            steps.append(Pause(pace))
+        if index < len(frames) - 1:
+            gap = gaps[index + 1] if index + 1 < len(gaps) else pace
+            if gap:
+                # What arrived so far reaches the client before the pause, as it did from the original server.
+                steps.append(Pause(gap))
     steps.append(End())
     return tuple(steps)
 

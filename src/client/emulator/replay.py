@@ -5,11 +5,15 @@ Pure. :func:`read_recording` accepts
 - a plain concatenation of event-stream frames (what ``invoke --raw`` writes, or the body of a capture);
 - a raw HTTP/1.1 response capture (status line, headers, then the body with ``Content-Length`` or chunked
   framing): its body's frames are replayed (the head is the emulator's own, so the answer stays
-  well-formed for the request it answers).
+  well-formed for the request it answers);
+- an ``invoke --record FILE`` recording: FILE's frames, cut where the stream's pieces arrived, and with
+  ``as_recorded`` the sidecar's timings, so the replay is paced as the original answer was
+  (:mod:`client.recording` has the format).
 
 The frames are split by their prelude's total length without checking CRCs or headers, so a recording of
 a broken stream (a flipped CRC, a frame cut short at the end) replays byte for byte: whatever follows the
-last whole frame is sent as one last piece. Frames are paced by the emulator's ``pace``.
+last whole frame is sent as one last piece. Frames are paced by the emulator's ``pace``, unless the
+recording carries its own timing (``gaps``).
 """
 
 from __future__ import annotations
@@ -32,9 +36,11 @@ class RecordingError(ValueError):
 
 @dataclass(frozen=True)
 class Recording:
-    """A recorded stream: ``pieces`` are its frames in order (the last one possibly partial)."""
+    """A recorded stream: ``pieces`` are its frames in order (the last one possibly partial); ``gaps``, when
+    recorded, the seconds to wait before each piece (the first is 0)."""
 
     pieces: tuple[bytes, ...]
+    gaps: tuple[float, ...] = ()
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -100,7 +106,36 @@ def read_recording(data: bytes) -> Recording:
     return Recording(_split_frames(data))
 
 
-def load_recording(path: str | os.PathLike[str]) -> Recording:
-    """The recording in the file at ``path``."""
+def load_recording(path: str | os.PathLike[str], *, as_recorded: bool = False) -> Recording:
+    """The recording in the file at ``path``; with ``as_recorded``, paced by its ``--record`` sidecar.
+
+    :class:`RecordingError` when ``as_recorded`` is asked for a file without a readable sidecar.
+    """
+    from client.recording import read_recording as read_sidecar  # noqa: PLC0415 - only for this case
+
     with open(path, "rb") as file:
-        return read_recording(file.read())
+        data = file.read()
+    recorded = read_sidecar(os.fspath(path), data) if not data.startswith(b"HTTP/1.") else None
+    if recorded is None or not recorded.pieces:
+        if as_recorded:
+            raise RecordingError(
+                f"{os.fspath(path)}: no readable '.meta' sidecar, so there is no timing to replay "
+                "(record with 'bedrock-stream invoke --record FILE')"
+            )
+        return read_recording(data)
+    if not data:
+        raise RecordingError("the recording is empty: there is no stream to replay")
+    # Cut where the pieces arrived: the replay then writes what the original server's reads delivered.
+    pieces: list[bytes] = []
+    gaps: list[float] = []
+    start, previous_at = 0, 0.0
+    for at, recorded_end in recorded.pieces:
+        end = min(recorded_end, len(data))
+        if end > start:
+            pieces.append(data[start:end])
+            gaps.append(max(0.0, at - previous_at) if len(pieces) > 1 else 0.0)
+            start, previous_at = end, at
+    if start < len(data):
+        pieces.append(data[start:])
+        gaps.append(0.0)
+    return Recording(tuple(pieces), tuple(gaps) if as_recorded else ())

@@ -126,6 +126,7 @@ class Emulator:
     - ``replay``: a recorded stream (a file path, its bytes, or a :class:`~.replay.Recording`) that answers
       every stream request (InvokeModelWithResponseStream and ConverseStream) byte for byte, after
       authentication and validation; faults and ``pace`` apply to it. See :mod:`.replay` for the formats.
+      ``replay_as_recorded``: pace it as it was recorded (an ``invoke --record`` file with its sidecar).
 
     :meth:`start` raises :class:`EmulatorStartError` (an ``OSError``) at once when it cannot listen (a port
     out of range, a busy port, an unknown host).
@@ -149,6 +150,7 @@ class Emulator:
         strict: bool = False,
         auth: bool = True,
         replay: str | os.PathLike[str] | bytes | Recording | None = None,
+        replay_as_recorded: bool = False,
     ) -> None:
         if pace < 0:
             raise ValueError(f"pace must be >= 0 seconds, got {pace}")
@@ -164,7 +166,7 @@ class Emulator:
             chunk_count=chunk_count,
             allow_fault_header=allow_fault_header,
             strict=strict,
-            replay=_recording(replay),
+            replay=_recording(replay, as_recorded=replay_as_recorded),
         )
         self._host = host
         self._port = port
@@ -561,12 +563,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _recording(replay: str | os.PathLike[str] | bytes | Recording | None) -> Recording | None:
+def _recording(
+    replay: str | os.PathLike[str] | bytes | Recording | None, *, as_recorded: bool
+) -> Recording | None:
     if replay is None or isinstance(replay, Recording):
         return replay
     if isinstance(replay, bytes | bytearray):
         return read_recording(bytes(replay))
-    return load_recording(replay)
+    return load_recording(replay, as_recorded=as_recorded)
 
 
 class _BodyTooLargeError(Exception):

@@ -60,6 +60,8 @@ class _Answer:
     event_types: tuple[str, ...] = ()
     body: bytes | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    #: Seconds before each frame, for a replay paced as recorded (else the emulator's ``pace`` applies).
+    gaps: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,13 @@ class Service:
         self.strict = strict
         self.replay = replay
         self._replayed = (
-            _Answer(replay.pieces, replay.event_types, None, (("Content-Type", EVENTSTREAM_CONTENT_TYPE),))
+            _Answer(
+                replay.pieces,
+                replay.event_types,
+                None,
+                (("Content-Type", EVENTSTREAM_CONTENT_TYPE),),
+                replay.gaps,
+            )
             if replay is not None
             else None
         )
@@ -165,6 +173,7 @@ class Service:
                 fault=fault,
                 fault_frame=_fault_frame(fault) if fault is not None else None,
                 pace=pace,
+                gaps=answer.gaps,
             )
             head = (*head, ("Transfer-Encoding", "chunked"))
             return Outcome(Plan(200, head, steps, True, fault), 200, model_id, fault, None, op, identity)
@@ -192,7 +201,11 @@ class Service:
         if self._replayed is not None and invocation.operation.streaming:
             replayed = self._replayed
             return _Answer(
-                replayed.frames, replayed.event_types, None, (*replayed.headers, *_echoed(invocation))
+                replayed.frames,
+                replayed.event_types,
+                None,
+                (*replayed.headers, *_echoed(invocation)),
+                replayed.gaps,
             )
         key = (invocation.operation.name, invocation.model_id, invocation.body)
         cached = self._cache.get(key)
