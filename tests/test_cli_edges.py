@@ -374,6 +374,7 @@ def test_serve_flags_reach_the_emulator(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert emulator.options["auth"] is False
     assert emulator.options["replay"] == str(recording)
     assert emulator.options["replay_as_recorded"] is True
+    assert emulator.options["duplex"] is False
     plain = cli.make_emulator(cli._parser().parse_args(["serve", "--port", "0"]))
     assert isinstance(plain, _FakeEmulator)
     assert plain.options["strict"] is False and plain.options["replay"] is None

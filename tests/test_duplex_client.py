@@ -89,3 +89,35 @@ def test_missing_credentials_are_the_clients_typed_error(server: DuplexServer) -
 
     anyio.run(main)
     assert server.sessions == []
+
+
+def test_the_emulator_serves_the_duplex_beside_http11() -> None:
+    from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Emulator
+
+    keys = Credentials(EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY)
+    with Emulator(duplex=True) as emu:
+        assert emu.duplex_url != emu.url
+        with client.BedrockRuntimeClient("us-east-1", credentials=keys, endpoint_url=emu.url) as bedrock:
+            # HTTP/1.1 operations on the main port...
+            assert (
+                bedrock.count_tokens(
+                    "anthropic.claude-3-haiku-20240307-v1:0",
+                    messages=[{"role": "user", "content": [{"text": "hi"}]}],
+                )
+                > 0
+            )
+        # ...and the bidirectional stream on its HTTP/2 port, with the same keys.
+        with (
+            client.BedrockRuntimeClient(
+                "us-east-1", credentials=keys, endpoint_url=emu.duplex_url
+            ) as bedrock,
+            bedrock.invoke_model_with_bidirectional_stream(MODEL) as session,
+        ):
+            session.send({"event": {"promptStart": {"promptName": "p"}}})
+            assert name_and_body(next(session))[0] == "completionStart"
+            session.send(text("hello"))
+            assert name_and_body(next(session))[1]["content"] == "You said: hello"
+            session.end_input()
+        assert emu.duplex_sessions and emu.duplex_sessions[0].refused_at is None
+    with pytest.raises(RuntimeError, match="duplex=True"):
+        _ = Emulator().duplex_url

@@ -1460,6 +1460,7 @@ def make_emulator(args: argparse.Namespace) -> Emulator:
             strict=args.strict,
             replay=args.replay,
             replay_as_recorded=args.as_recorded,
+            duplex=args.duplex,
         )
     except ValueError as exc:  # a bad pace or chunk count, a recording that holds no stream
         raise UsageError(str(exc)) from None
@@ -1502,6 +1503,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             # The AWS documentation's published example secret, not a secret: the emulator's default key.
             out.write(f"export AWS_SECRET_ACCESS_KEY={EXAMPLE_SECRET_ACCESS_KEY}\n")
             out.write(f"export AWS_REGION={region}\n")
+            if args.duplex:
+                out.write(f"# bidirectional stream (HTTP/2, h2c): endpoint_url={emu.duplex_url}\n")
             out.write(
                 f"# signatures for {args.region or 'any region'}, service bedrock"
                 + (f"; API keys: {len(args.bearer_token)}" if args.bearer_token else "")
@@ -1829,6 +1832,12 @@ def _parser() -> argparse.ArgumentParser:
         "--as-recorded",
         action="store_true",
         help="with --replay: pace the replay as it was recorded (needs the FILE.meta sidecar of --record)",
+    )
+    serve.add_argument(
+        "--duplex",
+        action="store_true",
+        help="also serve InvokeModelWithBidirectionalStream over HTTP/2 on a second port (needs the 'bidi' "
+        "extra)",
     )
     serve.add_argument(
         "--bearer-token",

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 
@@ -34,6 +34,9 @@ from .replay import Recording, load_recording, read_recording
 from .replies import Reply, ServiceError, error_reply, reason
 from .service import Outcome, Service
 from .validation import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from .duplex import DuplexServer
 
 __all__ = ["Emulator", "EmulatorStartError", "RecordedRequest"]
 
@@ -127,6 +130,9 @@ class Emulator:
       every stream request (InvokeModelWithResponseStream and ConverseStream) byte for byte, after
       authentication and validation; faults and ``pace`` apply to it. See :mod:`.replay` for the formats.
       ``replay_as_recorded``: pace it as it was recorded (an ``invoke --record`` file with its sidecar).
+    - ``duplex``: also serve InvokeModelWithBidirectionalStream, over HTTP/2 (h2c) on a second port
+      (:attr:`duplex_url`), with the same keys and clock, verifying every event's chained signature (needs
+      the ``bidi`` extra: h2).
 
     :meth:`start` raises :class:`EmulatorStartError` (an ``OSError``) at once when it cannot listen (a port
     out of range, a busy port, an unknown host).
@@ -151,6 +157,7 @@ class Emulator:
         auth: bool = True,
         replay: str | os.PathLike[str] | bytes | Recording | None = None,
         replay_as_recorded: bool = False,
+        duplex: bool = False,
     ) -> None:
         if pace < 0:
             raise ValueError(f"pace must be >= 0 seconds, got {pace}")
@@ -185,6 +192,8 @@ class Emulator:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._bound_port: int | None = None
+        self._duplex_wanted = duplex
+        self._duplex: DuplexServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -224,6 +233,15 @@ class Emulator:
             self._thread.join(_SHUTDOWN_TIMEOUT)
             where = f"{self._host}:{self._port}"
             raise EmulatorStartError(f"the emulator could not listen on {where}: {self._startup_error}")
+        if self._duplex_wanted:
+            try:
+                from .duplex import DuplexServer  # noqa: PLC0415 - h2 is the optional 'bidi' extra
+            except ImportError as exc:
+                self.close()
+                raise EmulatorStartError(
+                    "Emulator(duplex=True) needs h2: pip install 'bedrock-stream[bidi]'"
+                ) from exc
+            self._duplex = DuplexServer(policy=self._service.policy, clock_offset=self.clock_offset).start()
         return self
 
     def close(self) -> None:
@@ -231,6 +249,9 @@ class Emulator:
 
         Idempotent, and bounded: it returns within a few seconds whatever the connections are doing.
         """
+        duplex, self._duplex = self._duplex, None
+        if duplex is not None:
+            duplex.stop()
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or not thread.is_alive():
             return
@@ -258,6 +279,18 @@ class Emulator:
             raise RuntimeError("the emulator is not listening: use it as a context manager or call start()")
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self._bound_port}"
+
+    @property
+    def duplex_url(self) -> str:
+        """The HTTP/2 (h2c) endpoint of InvokeModelWithBidirectionalStream (``Emulator(duplex=True)``)."""
+        if self._duplex is None:
+            raise RuntimeError("the emulator serves the bidirectional stream only with Emulator(duplex=True)")
+        return self._duplex.url
+
+    @property
+    def duplex_sessions(self) -> list[Any]:
+        """What the duplex side saw, one record per session (events verified, where a chain was refused)."""
+        return list(self._duplex.sessions) if self._duplex is not None else []
 
     def environment(self, region: str | None = None) -> dict[str, str]:
         """Environment variables that point boto3, the AWS CLI and our clients at this emulator.
