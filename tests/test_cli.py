@@ -59,8 +59,11 @@ def assert_no_secret(*texts: str) -> None:
 def test_demo_streams_an_answer_through_the_whole_stack(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--pace", "0", "What is an event stream?"]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("You asked: What is an event stream?")
-    assert out.endswith("\n") and out.count("\n") == 1
+    # Both APIs, in turn: the same deterministic answer through InvokeModelWithResponseStream and ConverseStream.
+    lines = out.splitlines()
+    assert out.endswith("\n") and len(lines) == 2 and lines[0] == lines[1]
+    assert lines[0].startswith("You asked: What is an event stream?")
+    assert "InvokeModelWithResponseStream" in err and "ConverseStream" in err
     assert "bedrock-stream demo" in err and "http://127.0.0.1:" in err
     assert "AKIDEXAMPLE" in err
     summary = err.strip().splitlines()[-1]
@@ -73,7 +76,7 @@ def test_demo_all_families(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--pace", "0", "--all-families", "-q", "hi"]) == 0
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()
-    assert len(lines) == 6
+    assert len(lines) == 12  # six families, each through both APIs
     assert all(line.startswith("You asked: hi") for line in lines)
     for model in ("amazon.nova-lite-v1:0", "cohere.command-r-v1:0", "meta.llama3-8b-instruct-v1:0"):
         assert model in err

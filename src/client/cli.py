@@ -809,12 +809,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     max_attempts=args.max_attempts,
                 ) as bedrock,
             ):
-                apis = ("invoke", "converse") if args.api == "both" else (args.api,)
+                # Both APIs by default; --raw and --record are about one stream of the model's own JSON.
+                api_choice = args.api or ("invoke" if args.raw or args.record else "both")
+                apis = ("invoke", "converse") if api_choice == "both" else (api_choice,)
                 prompt = args.prompt if args.prompt is not None else DEMO_PROMPT
                 for job in jobs:
                     for api in apis:
+                        if status != EXIT_OK:
+                            break  # one failure, one error line: the rest would only repeat it
                         # Quiet: no banner, no summary; the model's name only when several answer in turn.
-                        if not args.quiet or len(jobs) * len(apis) > 1:
+                        if not args.quiet or len(jobs) > 1:
                             name = "InvokeModelWithResponseStream" if api == "invoke" else "ConverseStream"
                             err.write(
                                 f"\n{style.bold}{style.mark} {job.model_id}{style.sep}{name}{style.reset}\n"
@@ -1681,9 +1685,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--api",
         choices=("invoke", "converse", "both"),
-        default="invoke",
+        default=None,
         help="InvokeModelWithResponseStream (the model's own JSON), ConverseStream (model-agnostic) or "
-        "both in turn (default invoke)",
+        "both in turn (default both; invoke with --raw or --record)",
     )
     demo.add_argument(
         "--duplex",
