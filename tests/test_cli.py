@@ -59,7 +59,7 @@ def assert_no_secret(*texts: str) -> None:
 def test_demo_streams_an_answer_through_the_whole_stack(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--pace", "0", "What is an event stream?"]) == 0
     out, err = capsys.readouterr()
-    # Both APIs, in turn: the same deterministic answer through InvokeModelWithResponseStream and ConverseStream.
+    # Both APIs in turn: the same deterministic answer via InvokeModelWithResponseStream and ConverseStream.
     lines = out.splitlines()
     assert out.endswith("\n") and len(lines) == 2 and lines[0] == lines[1]
     assert lines[0].startswith("You asked: What is an event stream?")
