@@ -746,3 +746,27 @@ def eventstream_frames(data: bytes) -> list[bytes]:
         frames.append(data[:length])
         data = data[length:]
     return frames
+
+
+@pytest.mark.parametrize("operation", ["invoke_model_with_response_stream", "converse_stream", "converse"])
+def test_no_credentials_is_botocores_no_credentials_error(loopback: Loopback, operation: str) -> None:
+    """With no credentials anywhere, boto3 raises botocore's NoCredentialsError; the drop-in raises its
+    boto3-shaped twin (same message), which is also a client.NoCredentialsError listing where it looked."""
+    import botocore.exceptions
+
+    arguments: dict[str, Any] = {"modelId": MODEL}
+    if operation == "invoke_model_with_response_stream":
+        arguments["body"] = b"{}"
+    else:
+        arguments["messages"] = MESSAGES
+    theirs = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=loopback.url)
+    with pytest.raises(botocore.exceptions.NoCredentialsError) as expected:
+        getattr(theirs, operation)(**arguments)
+    ours = compat.client("bedrock-runtime", region_name="us-east-1", endpoint_url=loopback.url)
+    with pytest.raises(compat.NoCredentialsError) as got:
+        getattr(ours, operation)(**arguments)
+    assert str(got.value) == str(expected.value) == "Unable to locate credentials"
+    assert isinstance(got.value, compat.BotoCoreError)
+    assert isinstance(got.value, client.NoCredentialsError)
+    assert "Looked in, in order" in str(got.value.__cause__)
+    assert loopback.requests == []

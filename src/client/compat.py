@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from . import errors
 from .errors import (
     BedrockRuntimeError,
     EndpointConnectionError,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessDeniedException",
     "BedrockRuntime",
+    "BotoCoreError",
     "ClientError",
     "ConflictException",
     "ConverseEventStream",
@@ -81,6 +83,7 @@ __all__ = [
     "ModelNotReadyException",
     "ModelStreamErrorException",
     "ModelTimeoutException",
+    "NoCredentialsError",
     "NoRegionError",
     "ParamValidationError",
     "ResourceNotFoundException",
@@ -140,6 +143,24 @@ class ClientError(Exception):
 
 class EventStreamError(ClientError):
     """An exception or error message inside the event stream (botocore's ``EventStreamError``)."""
+
+
+class BotoCoreError(Exception):
+    """Base of the errors boto3 raises on the client's side of the wire (``botocore.exceptions``)."""
+
+
+class NoCredentialsError(BotoCoreError, errors.NoCredentialsError):
+    """No credentials were found: ``str()`` is botocore's ``"Unable to locate credentials"``.
+
+    Also a :class:`client.NoCredentialsError` (so a :class:`client.BedrockRuntimeError`); the credential
+    chain's own error, which lists every place that was looked at, is the ``__cause__``.
+    """
+
+    def __init__(self) -> None:
+        errors.NoCredentialsError.__init__(self, "Unable to locate credentials")
+
+    def __str__(self) -> str:
+        return "Unable to locate credentials"
 
 
 # The service's modelled errors, as boto3 exposes them on ``client.exceptions`` (names from the service
@@ -625,6 +646,10 @@ class BedrockRuntime:
 
     def _translate(self, err: BedrockRuntimeError, operation_name: str) -> BaseException:
         """The error boto3 raises for the same failure (our own error when boto3 has none for it)."""
+        if isinstance(err, errors.NoCredentialsError):
+            missing = NoCredentialsError()
+            missing.__cause__ = err
+            return missing
         if isinstance(
             err, (StreamError, EndpointConnectionError, UnexpectedResponseError, ParamValidationError)
         ):
