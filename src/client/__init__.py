@@ -46,7 +46,6 @@ from .errors import (
     ValidationException,
 )
 from .events import Chunk
-from .invoke_response import InvokeModelResponse
 from .runtime import AsyncBedrockRuntimeClient, BedrockRuntimeClient
 from .stream import AsyncResponseStream, ResponseStream
 
@@ -114,6 +113,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and editor
         AsyncConverseStream,
         ConverseStream,
     )
+    from .invoke_response import InvokeModelResponse
 
 __all__ = [
     "AccessDeniedException",
@@ -203,6 +203,7 @@ _LAZY_SUBMODULES = frozenset(
 # Converse's public names, by the module that defines them: loaded on first use, so that an application
 # that only streams InvokeModel answers never imports them (tests/test_startup_imports.py pins that).
 _LAZY_NAMES = {
+    "InvokeModelResponse": "invoke_response",
     "CitationDelta": "converse_events",
     "ContentBlockDelta": "converse_events",
     "ContentBlockStart": "converse_events",

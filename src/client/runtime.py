@@ -29,7 +29,6 @@ from .errors import (
     ParamValidationError,
     UnexpectedResponseError,
 )
-from .invoke_response import InvokeModelResponse
 from .operations import (
     CONVERSE,
     CONVERSE_STREAM,
@@ -69,6 +68,7 @@ if TYPE_CHECKING:
     from .converse_response import ConverseResponse
     from .converse_stream import AsyncConverseStream, ConverseStream
     from .duplex import BidirectionalSession, SyncBidirectionalSession
+    from .invoke_response import InvokeModelResponse
 
 __all__ = ["DEFAULT_TIMEOUT", "AsyncBedrockRuntimeClient", "BedrockRuntimeClient"]
 
@@ -290,6 +290,8 @@ class _ClientBase:
 
     @staticmethod
     def _invoke_answer(accepted: Accepted) -> InvokeModelResponse:
+        from .invoke_response import InvokeModelResponse  # noqa: PLC0415 - only InvokeModel needs it
+
         return InvokeModelResponse.from_answer(accepted.head.headers, accepted.body or b"", accepted.retries)
 
     @staticmethod
