@@ -92,28 +92,10 @@ def recording(deltas: int) -> bytes:
     return head + body + b"0\r\n\r\n"
 
 
-def _answer(conn: socket.socket, answer: bytes) -> None:
-    try:
-        with conn, conn.makefile("rb") as reader:
-            while True:
-                length = 0
-                while True:
-                    line = reader.readline(65536)
-                    if not line:
-                        return
-                    if line in (b"\r\n", b"\n"):
-                        break
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                if length:
-                    reader.read(length)
-                conn.sendall(answer)
-    except OSError:
-        pass
-
-
 def serve(deltas: int) -> None:
+    # bench_client's connection handler: read each request, answer it with the recording.
+    from bench_client import _answer
+
     answer = recording(deltas)
     listener = socket.create_server(("127.0.0.1", 0), backlog=128)
     print(_READY, listener.getsockname()[1], flush=True)
