@@ -81,10 +81,10 @@ async def _async_sleep(delay: float) -> None:
     await anyio.sleep(delay)
 
 
-def _transport_failure(exc: httpx.HTTPError, prepared: PreparedRequest, retries: int, what: str) -> Failed:
+def _transport_failure(exc: httpx.HTTPError, prepared: PreparedRequest, what: str) -> Failed:
+    # The flow sets the retry count when it takes the failure.
     error = EndpointConnectionError(
-        f"{what} {prepared.url.split('/model/', 1)[0]}: {type(exc).__name__}: {exc or 'no detail'}",
-        retry_attempts=retries,
+        f"{what} {prepared.url.split('/model/', 1)[0]}: {type(exc).__name__}: {exc or 'no detail'}"
     )
     error.__cause__ = exc
     return Failed(error)
@@ -132,11 +132,6 @@ class LazyAuth:
         self._source: Credentials | CredentialProvider | None = None
         # Re-entrant: building the authenticator asks for the credential source under the same lock.
         self._lock = threading.RLock()
-
-    @property
-    def is_bearer(self) -> bool:
-        """Whether requests carry a bearer token rather than a SigV4 signature."""
-        return self._bearer_token is not None
 
     def __call__(self) -> httpx.Auth:
         auth = self._auth
@@ -441,7 +436,7 @@ class BedrockRuntimeClient(_ClientBase):
                             follow_redirects=False,
                         )
                     except httpx.TransportError as exc:
-                        reply = _transport_failure(exc, prepared, 0, "could not get a response from")
+                        reply = _transport_failure(exc, prepared, "could not get a response from")
                         continue
                     reply = Head(response.status_code, response.headers)
                 elif isinstance(step, ReadBody):
@@ -683,7 +678,7 @@ def _read_body(response: httpx.Response, step: ReadBody, prepared: PreparedReque
                 break
     except httpx.HTTPError as exc:
         if not step.partial_ok:
-            return _transport_failure(exc, prepared, 0, "the answer was cut while reading it from")
+            return _transport_failure(exc, prepared, "the answer was cut while reading it from")
         # keep what arrived: a cut error body still names the error more often than not
     finally:
         response.close()
@@ -705,7 +700,7 @@ async def _async_read_body(
                 break
     except httpx.HTTPError as exc:
         if not step.partial_ok:
-            return _transport_failure(exc, prepared, 0, "the answer was cut while reading it from")
+            return _transport_failure(exc, prepared, "the answer was cut while reading it from")
     finally:
         await response.aclose()
     return Body(b"".join(parts))
@@ -772,7 +767,7 @@ class AsyncBedrockRuntimeClient(_ClientBase):
                             follow_redirects=False,
                         )
                     except httpx.TransportError as exc:
-                        reply = _transport_failure(exc, prepared, 0, "could not get a response from")
+                        reply = _transport_failure(exc, prepared, "could not get a response from")
                         continue
                     reply = Head(response.status_code, response.headers)
                 elif isinstance(step, ReadBody):
