@@ -1,0 +1,116 @@
+"""Anthropic's SDK (``anthropic[bedrock]``) with its defaults untouched: ``AnthropicBedrock`` and its async twin.
+
+``messages.create`` is InvokeModel and ``messages.stream`` InvokeModelWithResponseStream (the SDK decodes the
+event stream with botocore's parser); a throttled request raises ``anthropic.RateLimitError`` after the
+SDK's own retries; tools round-trip as ``tool_use`` / ``tool_result`` blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import anthropic
+
+from interop.scenarios.harness import (
+    MODEL_ID,
+    TOOL_PROMPT,
+    TOOL_RESULT,
+    WEATHER_TOOL,
+    WEATHER_TOOL_DESCRIPTION,
+    WEATHER_TOOL_SCHEMA,
+    Harness,
+    Op,
+    main,
+)
+
+PROMPT = "Say hello to the interoperability suite"
+MAX_TOKENS = 256
+TOOLS: list[Any] = [
+    {"name": WEATHER_TOOL, "description": WEATHER_TOOL_DESCRIPTION, "input_schema": WEATHER_TOOL_SCHEMA}
+]
+
+
+def _message(op: Op, message: Any) -> None:
+    op.text("".join(block.text for block in message.content if block.type == "text"))
+    op.stop_reason(message.stop_reason)
+    op.usage(message.usage.input_tokens, message.usage.output_tokens)
+    for block in message.content:
+        if block.type == "tool_use":
+            op.tool_call(block.name, block.input)
+
+
+def run(h: Harness) -> None:
+    h.versions("anthropic", "botocore")
+    sync = anthropic.AnthropicBedrock(
+        base_url=h.url, aws_access_key=h.access_key, aws_secret_key=h.secret_key, aws_region=h.region
+    )
+    user = [{"role": "user", "content": PROMPT}]
+
+    with h.op("messages.create") as op:
+        _message(op, sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user))
+
+    with h.op("messages.stream") as op:
+        with sync.messages.stream(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user) as stream:
+            for piece in stream.text_stream:
+                op.add_text(piece)
+            final = stream.get_final_message()
+        op.stop_reason(final.stop_reason)
+        op.usage(final.usage.input_tokens, final.usage.output_tokens)
+
+    with h.op("messages.create(stream=True)") as op:
+        events = sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user, stream=True)
+        for event in events:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                op.add_text(event.delta.text)
+            elif event.type == "message_delta":
+                op.stop_reason(event.delta.stop_reason)
+
+    with h.op("messages.create, throttled", fault="throttling", fault_times=10) as op:
+        try:
+            sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user)
+        except anthropic.APIError as exc:
+            h.expect_raised(op, exc, anthropic.RateLimitError, f"status {getattr(exc, 'status_code', None)}")
+
+    # Tools: the emulator answers with a tool use when the last user message names an offered tool.
+    ask = [{"role": "user", "content": TOOL_PROMPT}]
+    tool_use: Any = None
+    with h.op("messages.create, tool_use") as op:
+        first = sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=ask, tools=TOOLS)
+        _message(op, first)
+        tool_use = next((block for block in first.content if block.type == "tool_use"), None)
+        op.check(tool_use is not None, f"no tool_use block in the answer (stop_reason {first.stop_reason!r})")
+    if tool_use is not None:
+        with h.op("messages.create, tool_result") as op:
+            follow = [
+                *ask,
+                {"role": "assistant", "content": [block.model_dump() for block in first.content]},
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": TOOL_RESULT}],
+                },
+            ]
+            _message(op, sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=follow, tools=TOOLS))
+    sync.close()
+    asyncio.run(_async(h, user))
+
+
+async def _async(h: Harness, user: list[Any]) -> None:
+    client = anthropic.AsyncAnthropicBedrock(
+        base_url=h.url, aws_access_key=h.access_key, aws_secret_key=h.secret_key, aws_region=h.region
+    )
+    with h.op("async messages.create") as op:
+        _message(op, await client.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user))
+
+    with h.op("async messages.stream") as op:
+        async with client.messages.stream(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user) as stream:
+            async for piece in stream.text_stream:
+                op.add_text(piece)
+            final = await stream.get_final_message()
+        op.stop_reason(final.stop_reason)
+        op.usage(final.usage.input_tokens, final.usage.output_tokens)
+    await client.close()
+
+
+if __name__ == "__main__":
+    main(run)
