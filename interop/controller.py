@@ -257,7 +257,9 @@ class Controller:
             refused = list(message.get("refused") or [])
             self.refused[self._client] = refused
             if refused:
-                self.record("(loopback only)", "FAIL", f"tried to leave the machine: {'; '.join(refused[:3])}")
+                self.record(
+                    "(loopback only)", "FAIL", f"tried to leave the machine: {'; '.join(refused[:3])}"
+                )
         else:
             raise ValueError(f"unknown message from a scenario: {message!r}")
         return {"ok": True}
@@ -271,7 +273,8 @@ class Controller:
         if failure:
             if errors and not fault and result.get("exception"):
                 # The emulator's refusal says more than the client's rendering of it.
-                detail = f"the emulator answered {self._describe(errors[0])} (the client raised {result['exception']})"
+                refusal = self._describe(errors[0])
+                detail = f"the emulator answered {refusal} (the client raised {result['exception']})"
                 return OpRow(self._client, op, "FAIL", detail)
             return OpRow(self._client, op, "FAIL", failure)
         if not window:
@@ -279,17 +282,21 @@ class Controller:
         if fault:
             served = [request for request in window if request.fault is not None]
             if not served:
-                return OpRow(self._client, op, "FAIL", f"the emulator never acted out the fault {fault!r}")
+                why = f": it answered {self._describe(errors[0])} first" if errors else ""
+                return OpRow(
+                    self._client, op, "FAIL", f"the emulator never acted out the fault {fault!r}{why}"
+                )
             attempts = len(window)
-            return OpRow(
-                self._client, op, "pass", f"{result.get('error')} after {attempts} attempt(s)"
-            )
+            return OpRow(self._client, op, "pass", f"{result.get('error')} after {attempts} attempt(s)")
         if errors:
             return OpRow(self._client, op, "FAIL", f"the emulator answered {self._describe(errors[0])}")
         expected_requests = int(self._begin.get("requests", 1))
         if len(window) != expected_requests:
             return OpRow(
-                self._client, op, "FAIL", f"{len(window)} requests reached the emulator, expected {expected_requests}"
+                self._client,
+                op,
+                "FAIL",
+                f"{len(window)} requests reached the emulator, expected {expected_requests}",
             )
         answers = [self._replay(request) for request in window]
         difference = _compare(result, answers)

@@ -55,12 +55,21 @@ class ClientSpec:
 
 CLIENTS: tuple[ClientSpec, ...] = (
     ClientSpec(
-        "anthropic[bedrock]", ("anthropic[bedrock]",), "scenario_anthropic", ("anthropic", "botocore"), ci=True
+        "anthropic[bedrock]",
+        ("anthropic[bedrock]",),
+        "scenario_anthropic",
+        ("anthropic", "botocore"),
+        ci=True,
     ),
     ClientSpec("boto3", ("boto3",), "scenario_boto3", ("boto3", "botocore"), ci=True),
-    ClientSpec("aiobotocore", ("aiobotocore",), "scenario_aiobotocore", ("aiobotocore", "botocore", "aiohttp")),
     ClientSpec(
-        "langchain-aws", ("langchain-aws",), "scenario_langchain_aws", ("langchain-aws", "langchain-core", "boto3")
+        "aiobotocore", ("aiobotocore",), "scenario_aiobotocore", ("aiobotocore", "botocore", "aiohttp")
+    ),
+    ClientSpec(
+        "langchain-aws",
+        ("langchain-aws",),
+        "scenario_langchain_aws",
+        ("langchain-aws", "langchain-core", "boto3"),
     ),
     ClientSpec(
         "pydantic-ai",
@@ -176,7 +185,9 @@ def _run_scenario(
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     process.kill()
-                    controller.record("(scenario)", "FAIL", f"no end within {timeout:.0f} s (killed; see {log})")
+                    controller.record(
+                        "(scenario)", "FAIL", f"no end within {timeout:.0f} s (killed; see {log})"
+                    )
                     break
                 ready, _, _ = select.select([reader], [], [], min(remaining, 1.0))
                 if not ready:
@@ -199,7 +210,9 @@ def _run_scenario(
             process.kill()
             code = process.wait()
         if not done and code != -9:
-            controller.record("(scenario)", "FAIL", f"the scenario exited with {code} before its end (see {log})")
+            controller.record(
+                "(scenario)", "FAIL", f"the scenario exited with {code} before its end (see {log})"
+            )
 
 
 def run_clients(
@@ -269,11 +282,15 @@ def _cell(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--ci", action="store_true", help="the CI set: anthropic[bedrock] and boto3 (default)")
     which.add_argument("--all", action="store_true", help="every client")
-    which.add_argument("--clients", help="comma-separated client names: " + ", ".join(c.name for c in CLIENTS))
+    which.add_argument(
+        "--clients", help="comma-separated client names: " + ", ".join(c.name for c in CLIENTS)
+    )
     parser.add_argument("--refresh", action="store_true", help="rebuild the venvs (picks up new releases)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per client scenario")
     parser.add_argument("--json", type=Path, help="also write the rows and versions to this file")

@@ -145,10 +145,8 @@ class Op:
     def tool_call(self, name: str, arguments: object) -> None:
         """A tool call the client surfaced; ``arguments`` a dict or its JSON text."""
         if isinstance(arguments, str):
-            try:
+            with contextlib.suppress(ValueError):
                 arguments = json.loads(arguments) if arguments else {}
-            except ValueError:
-                pass
         calls = self.result.tool_calls if self.result.tool_calls is not None else []
         calls.append({"name": name, "input": arguments})
         self.result.tool_calls = calls
@@ -220,8 +218,10 @@ class Harness:
             op.result.failure = "the injected fault raised no error in the client"
         self.channel.call({"kind": "end", "op": name, "result": op.result.as_dict()})
 
-    def expect_raised(self, op: Op, exc: BaseException, expected: type[BaseException], detail: str = "") -> None:
-        """Record ``exc`` for a fault operation and check it is (a subclass of) the documented ``expected``."""
+    def expect_raised(
+        self, op: Op, exc: BaseException, expected: type[BaseException], detail: str = ""
+    ) -> None:
+        """Record ``exc`` for a fault operation; check it is (a subclass of) the documented ``expected``."""
         op.raised(exc, detail)
         op.check(isinstance(exc, expected), f"raised {_describe(exc)}, documented: {expected.__name__}")
 
@@ -260,7 +260,9 @@ class NetworkGuard:
 
     def refuse(self, what: str) -> OSError:
         self.refused.append(what)
-        return ConnectionRefusedError(f"interop: refused {what}: scenarios may only reach the loopback emulator")
+        return ConnectionRefusedError(
+            f"interop: refused {what}: scenarios may only reach the loopback emulator"
+        )
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""Anthropic's SDK (``anthropic[bedrock]``) with its defaults untouched: ``AnthropicBedrock`` and its async twin.
+"""Anthropic's SDK (``anthropic[bedrock]``), defaults untouched: ``AnthropicBedrock`` and its async twin.
 
 ``messages.create`` is InvokeModel and ``messages.stream`` InvokeModelWithResponseStream (the SDK decodes the
 event stream with botocore's parser); a throttled request raises ``anthropic.RateLimitError`` after the
@@ -90,7 +90,9 @@ def run(h: Harness) -> None:
                     "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": TOOL_RESULT}],
                 },
             ]
-            _message(op, sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=follow, tools=TOOLS))
+            _message(
+                op, sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=follow, tools=TOOLS)
+            )
     sync.close()
     asyncio.run(_async(h, user))
 
