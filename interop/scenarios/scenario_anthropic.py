@@ -45,7 +45,7 @@ def run(h: Harness) -> None:
     sync = anthropic.AnthropicBedrock(
         base_url=h.url, aws_access_key=h.access_key, aws_secret_key=h.secret_key, aws_region=h.region
     )
-    user = [{"role": "user", "content": PROMPT}]
+    user: Any = [{"role": "user", "content": PROMPT}]
 
     with h.op("messages.create") as op:
         _message(op, sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user))
@@ -59,7 +59,7 @@ def run(h: Harness) -> None:
         op.usage(final.usage.input_tokens, final.usage.output_tokens)
 
     with h.op("messages.create(stream=True)") as op:
-        events = sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user, stream=True)
+        events: Any = sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user, stream=True)
         for event in events:
             if event.type == "content_block_delta" and event.delta.type == "text_delta":
                 op.add_text(event.delta.text)
@@ -73,7 +73,7 @@ def run(h: Harness) -> None:
             h.expect_raised(op, exc, anthropic.RateLimitError, f"status {getattr(exc, 'status_code', None)}")
 
     # Tools: the emulator answers with a tool use when the last user message names an offered tool.
-    ask = [{"role": "user", "content": TOOL_PROMPT}]
+    ask: Any = [{"role": "user", "content": TOOL_PROMPT}]
     tool_use: Any = None
     with h.op("messages.create, tool_use") as op:
         first = sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=ask, tools=TOOLS)
@@ -82,7 +82,7 @@ def run(h: Harness) -> None:
         op.check(tool_use is not None, f"no tool_use block in the answer (stop_reason {first.stop_reason!r})")
     if tool_use is not None:
         with h.op("messages.create, tool_result") as op:
-            follow = [
+            follow: Any = [
                 *ask,
                 {"role": "assistant", "content": [block.model_dump() for block in first.content]},
                 {
