@@ -194,6 +194,8 @@ def read_answer(model_id: str, content_type: str, body: bytes) -> WireAnswer:
         _converse_message(parsed, answer)
     elif "content" in parsed:
         _anthropic_message(parsed, answer)
+    elif set(parsed) == {"inputTokens"}:  # CountTokens
+        answer.input_tokens = parsed["inputTokens"]
     else:  # another family's InvokeModel body: fold it like one streamed chunk
         transcript = Transcript()
         transcript.feed(family_of(model_id), parsed)

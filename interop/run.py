@@ -269,7 +269,8 @@ def tables(controller: Controller, specs: Sequence[ClientSpec]) -> Iterator[str]
             result = "pass"
         counted = f"{passed}/{len(ops) - na} pass" + (f", {na} n/a" if na else "")
         versions = _version_text(controller.versions.get(spec.name, {}))
-        yield f"| {spec.name} | {versions} | {counted} | {_cell(result)} |"
+        shown = result if len(result) <= 240 else result[:237] + "..."
+        yield f"| {spec.name} | {versions} | {counted} | {_cell(shown)} |"
     yield ""
     yield "| client | operation | result | detail |"
     yield "|---|---|---|---|"

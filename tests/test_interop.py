@@ -30,9 +30,7 @@ from client.emulator import Emulator  # noqa: E402
 # Operations the emulator cannot serve yet, with what it does wrong; strict, so a fix turns them into
 # failures to remove from here. InvokeModel, Converse and ConverseStream are not routed (404
 # UnknownOperationException), and the SDK's own anthropic_version is refused (400 ValidationException).
-_NOT_ROUTED = (
-    "emulator: 404 UnknownOperationException for POST /model/{id}/invoke, /converse, /converse-stream"
-)
+_NOT_ROUTED = "emulator: 404 UnknownOperationException for POST /model/{id}/invoke, converse, count-tokens..."
 _VERSION = "emulator: 400 'anthropic_version: \"2026-10-21\" is not supported' (the SDK's own version)"
 EMULATOR_GAPS: dict[str, str] = {
     "messages.create": _NOT_ROUTED,
@@ -46,6 +44,7 @@ EMULATOR_GAPS: dict[str, str] = {
     "invoke_model": _NOT_ROUTED,
     "converse": _NOT_ROUTED,
     "converse_stream": _NOT_ROUTED,
+    "count_tokens": _NOT_ROUTED,
     "invoke_model, throttled": _NOT_ROUTED,
     "converse, toolUse": _NOT_ROUTED,
     "converse, toolResult": _NOT_ROUTED,
@@ -77,6 +76,7 @@ BOTO3_OPS = (
     "invoke_model_with_response_stream",
     "converse",
     "converse_stream",
+    "count_tokens",
     "invoke_model, throttled",
     "invoke_model_with_response_stream, exception in the stream",
     "converse, toolUse",

@@ -65,6 +65,12 @@ async def _run(h: Harness) -> None:
             async for event in response["stream"]:
                 converse_event(op, event, tools)
 
+        with h.op("count_tokens") as op:
+            counted = await client.count_tokens(
+                modelId=MODEL_ID, input={"converse": {"messages": CONVERSE_MESSAGES}}
+            )
+            op.usage(counted["inputTokens"], None)
+
         with h.op("invoke_model, throttled", fault="throttling", fault_times=5) as op:
             try:
                 await client.invoke_model(modelId=MODEL_ID, body=body)

@@ -93,6 +93,12 @@ def run(h: Harness) -> None:
             _message(
                 op, sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=follow, tools=TOOLS)
             )
+    try:
+        sync.messages.count_tokens(model=MODEL_ID, messages=user)
+    except anthropic.APIStatusError:
+        pass  # it reached the emulator: the table's other rows say what the emulator serves
+    except anthropic.AnthropicError as exc:
+        h.unsupported("messages.count_tokens", f"the SDK refuses it on Bedrock before sending: {exc}")
     sync.close()
     asyncio.run(_async(h, user))
 

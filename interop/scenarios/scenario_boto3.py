@@ -67,6 +67,10 @@ def run(h: Harness) -> None:
         for event in response["stream"]:
             converse_event(op, event, tools)
 
+    with h.op("count_tokens") as op:
+        counted = client.count_tokens(modelId=MODEL_ID, input={"converse": {"messages": CONVERSE_MESSAGES}})
+        op.usage(counted["inputTokens"], None)
+
     with h.op("invoke_model, throttled", fault="throttling", fault_times=5) as op:
         try:
             client.invoke_model(modelId=MODEL_ID, body=body)
