@@ -2,7 +2,7 @@
 
     .venv/bin/python interop/run.py            # the CI set: anthropic[bedrock] and boto3
     .venv/bin/python interop/run.py --all      # every client
-    .venv/bin/python interop/run.py --clients litellm,pydantic-ai --markdown
+    .venv/bin/python interop/run.py --clients litellm,pydantic-ai --json out.json
 
 Each client gets its own virtual environment under ``interop/.venvs/`` (they pin conflicting botocore
 versions), created on first use and reused while its requirements are unchanged (``--refresh`` rebuilds it,
