@@ -10,6 +10,7 @@ whose text :func:`parse_fault` reads and :meth:`Fault.to_header` writes::
     X-Emulator-Fault: error; after=1; code=InternalFailure; message=boom%3B%20really
     X-Emulator-Fault: http-error; name=ModelTimeoutException
     X-Emulator-Fault: stall; after=3; seconds=30
+    X-Emulator-Fault: drop; before=messageStop
 
 The syntax is ``kind`` followed by ``; key=value`` parameters; values are percent-decoded so a message can
 carry ``;`` or ``=`` (``%3B``, ``%3D``).
@@ -20,6 +21,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
+
+from client.operations import ALL_OPERATIONS, ERRORS, INVOKE_MODEL_WITH_RESPONSE_STREAM
 
 __all__ = [
     "FAULT_HEADER",
@@ -33,30 +36,15 @@ __all__ = [
 
 FAULT_HEADER = "X-Emulator-Fault"
 
-# The six modelled in-stream exceptions, by their wire name (`:exception-type`, lower camel case).
-STREAM_EXCEPTIONS = (
-    "internalServerException",
-    "modelStreamErrorException",
-    "validationException",
-    "throttlingException",
-    "modelTimeoutException",
-    "serviceUnavailableException",
-)
+# The modelled in-stream exceptions, by their wire name (`:exception-type`, lower camel case): those of
+# InvokeModelWithResponseStream, the widest set (ConverseStream's lacks modelTimeoutException).
+STREAM_EXCEPTIONS = INVOKE_MODEL_WITH_RESPONSE_STREAM.stream_exceptions
 
 # Every error the API documents before the stream, with the status the service sends it with.
-HTTP_ERROR_STATUS = {
-    "AccessDeniedException": 403,
-    "ResourceNotFoundException": 404,
-    "ThrottlingException": 429,
-    "ModelNotReadyException": 429,
-    "ModelTimeoutException": 408,
-    "InternalServerException": 500,
-    "ServiceUnavailableException": 503,
-    "ModelStreamErrorException": 424,
-    "ModelErrorException": 424,
-    "ValidationException": 400,
-    "ServiceQuotaExceededException": 400,
-}
+HTTP_ERROR_STATUS = {name: row.status for name, row in ERRORS.items()}
+
+# Every event name a stream of ours carries, for `before=`.
+_EVENT_NAMES = tuple(dict.fromkeys(name for op in ALL_OPERATIONS for name in op.stream_events))
 
 # Larger than any limit a sane decoder applies (botocore allows 24 MiB of payload; the service's chunks
 # carry at most ~1.4 MB), so the default oversized frame is refused everywhere.
@@ -136,7 +124,9 @@ class Fault:
     it is clamped to the answer's length, so a large value means "at the end". ``name`` selects the error
     (``http-error``: a name from :data:`HTTP_ERROR_STATUS`; ``exception``: one of
     :data:`STREAM_EXCEPTIONS`, upper or lower camel case). ``message`` and ``code`` override the text sent;
-    ``seconds`` is a stall's length, ``size`` an oversized frame's total length in bytes.
+    ``seconds`` is a stall's length, ``size`` an oversized frame's total length in bytes. ``before`` names an
+    event (``messageStop``, ``metadata``...): the fault acts just before the first frame of that event instead
+    of after ``after`` frames (at the end when the answer has no such event).
     """
 
     kind: FaultKind  # or its header name: Fault("throttling") is Fault(FaultKind.THROTTLING)
@@ -146,6 +136,7 @@ class Fault:
     code: str | None = None
     seconds: float = 3600.0
     size: int = DEFAULT_OVERSIZED_FRAME
+    before: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, FaultKind):
@@ -160,6 +151,11 @@ class Fault:
             raise FaultSyntaxError(f"fault {self.kind.value}: seconds must be >= 0, got {self.seconds}")
         if self.size < 16:
             raise FaultSyntaxError(f"fault {self.kind.value}: size must be >= 16 bytes, got {self.size}")
+        if self.before is not None and self.before not in _EVENT_NAMES:
+            known = ", ".join(_EVENT_NAMES)
+            raise FaultSyntaxError(
+                f"fault {self.kind.value}: before= must be an event name ({known}), got {self.before!r}"
+            )
         if self.kind is FaultKind.HTTP_ERROR and self.name not in HTTP_ERROR_STATUS:
             known = ", ".join(HTTP_ERROR_STATUS)
             raise FaultSyntaxError(f"fault http-error needs name= one of {known}; got {self.name!r}")
@@ -218,6 +214,8 @@ class Fault:
             parts.append(f"seconds={self.seconds:g}")
         if self.size != defaults.size:
             parts.append(f"size={self.size}")
+        if self.before is not None:
+            parts.append(f"before={quote(self.before, safe='')}")
         return "; ".join(parts)
 
 
@@ -249,7 +247,7 @@ def parse_fault(text: str) -> Fault:
         if key in params:
             raise FaultSyntaxError(f"fault parameter {key!r} given twice")
         params[key] = unquote(value.strip())
-    unknown = sorted(set(params) - {"after", "name", "message", "code", "seconds", "size"})
+    unknown = sorted(set(params) - {"after", "name", "message", "code", "seconds", "size", "before"})
     if unknown:
         raise FaultSyntaxError(f"unknown fault parameter(s) {', '.join(unknown)} in {text!r}")
     try:
@@ -266,4 +264,5 @@ def parse_fault(text: str) -> Fault:
         code=params.get("code"),
         seconds=seconds,
         size=size,
+        before=params.get("before"),
     )

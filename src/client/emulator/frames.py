@@ -22,6 +22,7 @@ __all__ = [
     "chunk_payload",
     "corrupt_crc",
     "error_frame",
+    "event_frame",
     "exception_frame",
     "oversized_frame",
     "padding",
@@ -57,6 +58,15 @@ def chunk_payload(model_bytes: bytes) -> bytes:
 def chunk_frame(event: Mapping[str, Any]) -> bytes:
     """The frame carrying one of the model's JSON events (``:message-type`` event, ``:event-type`` chunk)."""
     return encode(Message(headers=dict(_CHUNK_HEADERS), payload=chunk_payload(_json_bytes(event))))
+
+
+def event_frame(event_type: str, payload: Mapping[str, Any]) -> bytes:
+    """A typed event (ConverseStream's ``messageStart``, ``contentBlockDelta``...): ``:event-type`` is
+    ``event_type``,
+    the event's JSON as payload, padded with a ``"p"`` member like the service's."""
+    body = _json_bytes(payload)
+    headers = {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
+    return encode(Message(headers=headers, payload=_json_bytes({**payload, "p": padding(body)})))
 
 
 def exception_frame(name: str, body: Mapping[str, Any]) -> bytes:

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from .auth import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, AuthPolicy
-from .faults import Fault, FaultKind
-from .frames import corrupt_crc
+from .faults import Fault
 from .http11 import (
     LAST_CHUNK,
     MAX_HEAD_BYTES,
@@ -33,8 +32,9 @@ from .http11 import (
     parse_head,
     response_head,
 )
+from .plan import End, Flush, Pause, Plan, Send
 from .replies import Reply, ServiceError, error_reply
-from .service import Outcome, Service, StreamPlan
+from .service import Outcome, Service
 from .validation import MAX_BODY_BYTES
 
 __all__ = ["Emulator", "RecordedRequest"]
@@ -381,7 +381,14 @@ class Emulator:
         request_id = self._next_request_id(head, body)
         try:
             outcome = self._service.handle(
-                head, body, now=now, request_id=request_id, take_fault=self._take_fault
+                head.method,
+                head.target,
+                head.headers,
+                body,
+                now=now,
+                request_id=request_id,
+                take_fault=self._take_fault,
+                pace=self.pace,
             )
         except Exception as exc:  # a bug in the emulator: answer 500 like a service would, and say why
             logger.exception("emulator error while handling %s %s", head.method, head.target)
@@ -414,7 +421,7 @@ class Emulator:
         if isinstance(response, Reply):
             await self._write_reply(writer, response)
             return head.keep_alive and not response.close
-        return await self._write_stream(reader, writer, response) and head.keep_alive
+        return await self._play(reader, writer, response) and head.keep_alive
 
     @staticmethod
     async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
@@ -422,71 +429,51 @@ class Emulator:
         writer.write(response_head(reply.status, headers) + reply.body)
         await writer.drain()
 
-    async def _write_stream(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, plan: StreamPlan
-    ) -> bool:
-        """Send an event stream, acting out its fault; return False when the connection must close."""
-        out = _ChunkedWriter(writer, self._http_chunk_size)
-        writer.write(response_head(200, plan.headers))
-        frames = plan.frames
-        fault = plan.fault
-        kind = fault.kind if fault is not None else None
-        # Where the fault acts: after `after` chunks, clamped to the answer (a fault that breaks a frame
-        # needs a frame to break, so it acts on the last one at the latest).
-        at = -1
-        if fault is not None:
-            breaks_frame = kind in (FaultKind.DROP_MID_FRAME, FaultKind.TRUNCATE, FaultKind.BAD_CRC)
-            at = min(fault.after, len(frames) - 1 if breaks_frame else len(frames))
-        for index in range(len(frames) + 1):
-            if index == at and fault is not None:
-                keep = await self._act_out(fault, plan, index, out=out, reader=reader)
-                if keep is not None:
-                    return keep
-            if index == len(frames):
-                break
-            await out.send(frames[index])
-            if self.pace and index < len(frames) - 1 and not await _pause(reader, self.pace):
-                return False  # the client hung up: stop streaming to nobody
-        await out.finish()
-        return True
-
-    async def _act_out(
-        self,
-        fault: Fault,
-        plan: StreamPlan,
-        index: int,
-        *,
-        out: _ChunkedWriter,
-        reader: asyncio.StreamReader,
-    ) -> bool | None:
-        """Act out an in-stream fault at frame ``index``: the stream's result, or None to carry on."""
-        kind = fault.kind
-        if kind in (FaultKind.EXCEPTION, FaultKind.ERROR, FaultKind.OVERSIZED_FRAME):
-            assert plan.fault_frame is not None
-            await out.send(plan.fault_frame)
-            await out.finish()
-            return True
-        if kind is FaultKind.DROP:
-            await out.abandon()
-            return False
-        if kind in (FaultKind.DROP_MID_FRAME, FaultKind.TRUNCATE):
-            frame = plan.frames[index]
-            await out.send(frame[: len(frame) // 2])
-            if kind is FaultKind.TRUNCATE:
+    async def _play(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, plan: Plan) -> bool:
+        """Play a response plan (see :mod:`.plan`); return False when the connection must close."""
+        writer.write(response_head(plan.status, plan.headers))
+        out: _ChunkedWriter | _RawWriter = (
+            _ChunkedWriter(writer, self._http_chunk_size) if plan.streamed else _RawWriter(writer)
+        )
+        for step in plan.steps:
+            if isinstance(step, Send):
+                await out.send(step.data)
+            elif isinstance(step, Flush):
+                await out.flush()
+            elif isinstance(step, Pause):
+                await out.flush()
+                if not await _pause(reader, step.seconds):
+                    return False  # the client hung up: stop streaming to nobody
+            elif isinstance(step, End):
                 await out.finish()
                 return True
-            await out.abandon()
-            return False
-        if kind is FaultKind.BAD_CRC:
-            await out.send(corrupt_crc(plan.frames[index]))
-            for frame in plan.frames[index + 1 :]:
-                await out.send(frame)
-            await out.finish()
-            return True
-        if kind is FaultKind.STALL:
-            await out.flush()
-            return None if await _pause(reader, fault.seconds) else False
-        return None
+            else:
+                await out.abandon()
+                return False
+        return True
+
+
+class _RawWriter:
+    """Writes a body whose length the head announced: the bytes as they are."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+
+    async def send(self, data: bytes) -> None:
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def flush(self) -> None:
+        await self._writer.drain()
+
+    async def finish(self) -> None:
+        await self._writer.drain()
+
+    async def abandon(self) -> None:
+        await self._writer.drain()
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._writer.wait_closed(), _SHUTDOWN_TIMEOUT)
 
 
 class _ChunkedWriter:

@@ -1,8 +1,9 @@
-"""The emulated service's decisions for one request: authenticate, route, validate, pick the answer.
+"""The emulated service's decisions for one request: authenticate, route, validate, answer, act out a fault.
 
-No I/O: a parsed request goes in, and out comes either a complete :class:`Reply` (an error, or a fault
-before the stream) or a :class:`StreamPlan` (the response head, every frame of the answer, and the
-in-stream fault to act out) that the server writes.
+No I/O: a received request goes in (method, target, headers, body), and out comes either a complete
+:class:`Reply` (an error, or a fault before the answer) or a :class:`~.plan.Plan` (the response head and the
+steps of its body, fault included) that a wire layer plays. Routes, error names and event names come from
+:mod:`client.operations`; each operation's answer is built by one row of :data:`Service._ANSWERS`.
 """
 
 from __future__ import annotations
@@ -11,53 +12,75 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any, ClassVar
 
+from client.operations import (
+    ALL_OPERATIONS,
+    CONVERSE,
+    CONVERSE_STREAM,
+    COUNT_TOKENS,
+    EVENTSTREAM_CONTENT_TYPE,
+    INVOKE_MODEL,
+    INVOKE_MODEL_WITH_RESPONSE_STREAM,
+    REQUEST_ID,
+    RESPONSE_CONTENT_TYPE,
+    RESPONSE_PERFORMANCE_CONFIG_LATENCY,
+    RESPONSE_SERVICE_TIER,
+    Body,
+    Operation,
+    error_row,
+    match_path,
+)
+
+from .answers import answer_events, family_answer, native_body
 from .auth import AuthPolicy, authenticate
+from .converse import converse_answer, converse_prompt
 from .faults import FAULT_HEADER, Fault, FaultKind, FaultSyntaxError, parse_fault
-from .frames import chunk_frame, error_frame, exception_frame, oversized_frame
-from .http11 import RequestHead
-from .models import answer_events
+from .frames import chunk_frame, error_frame, event_frame, exception_frame, oversized_frame
+from .headers import fold
+from .plan import Plan, body_steps, stream_steps
 from .replies import Reply, ServiceError, bad_gateway_reply, error_reply, http_date
-from .validation import Invocation, match_route, validate
+from .validation import Invocation, validate
 
-__all__ = ["Outcome", "Service", "StreamPlan"]
+__all__ = ["Outcome", "Service"]
 
-EVENTSTREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
 # Answers are cached by request so that repeated identical requests (benchmarks, load tests) cost only
 # the writing; bodies above this size are not worth keeping.
 _CACHE_ENTRIES = 64
 _CACHE_MAX_BODY = 64 * 1024
+_JSON = "application/json"
 
 
 @dataclass(frozen=True)
-class StreamPlan:
-    """A 200 event stream to send: the head's headers, the answer's frames, and what goes wrong in it.
+class _Answer:
+    """An operation's fault-free answer: event frames (with their event names), or one JSON body."""
 
-    ``fault_frame`` is the frame an ``exception``, ``error`` or ``oversized-frame`` fault sends in place of
-    the rest of the answer.
-    """
-
-    headers: tuple[tuple[str, str], ...]
-    frames: tuple[bytes, ...]
-    fault: Fault | None = None
-    fault_frame: bytes | None = None
+    frames: tuple[bytes, ...] = ()
+    event_types: tuple[str, ...] = ()
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What the service does with a request, and what to record about it."""
 
-    response: Reply | StreamPlan
+    response: Reply | Plan
     status: int
     model_id: str | None = None
     fault: Fault | None = None
     error_name: str | None = None
+    operation: Operation | None = None
+
+
+def _json_bytes(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 class Service:
     """The decisions of the emulated Bedrock Runtime, configured once, applied per request.
 
-    ``chunk_count`` overrides how many chunk events each answer has (``None``: the model's natural length);
+    ``chunk_count`` overrides how many text chunks each answer has (``None``: the model's natural length);
     ``allow_fault_header`` lets requests ask for a fault with ``X-Emulator-Fault``.
     """
 
@@ -67,58 +90,73 @@ class Service:
         self.policy = policy
         self.chunk_count = chunk_count
         self.allow_fault_header = allow_fault_header
-        self._cache: dict[tuple[str, bytes], tuple[bytes, ...]] = {}
+        self._cache: dict[tuple[str, str, bytes], _Answer] = {}
 
     def handle(
         self,
-        head: RequestHead,
+        method: str,
+        target: str,
+        headers: tuple[tuple[str, str], ...],
         body: bytes,
         *,
         now: float,
         request_id: str,
         take_fault: Callable[[], Fault | None],
+        pace: float = 0.0,
     ) -> Outcome:
         """Decide the response to one request. ``take_fault`` is asked only for a valid invocation."""
-        lowered: dict[str, str] = {}
-        for name, value in head.headers:
-            lname = name.lower()
-            lowered[lname] = f"{lowered[lname]},{value}" if lname in lowered else value
+        lowered = fold(headers)
         model_id: str | None = None
+        op: Operation | None = None
         try:
             authenticate(
-                head.method,
-                head.target,
-                head.headers,
+                method,
+                target,
+                headers,
                 body,
                 policy=self.policy,
                 now=datetime.fromtimestamp(now, timezone.utc),
             )
-            segment = match_route(head.method, head.target)
-            if segment is None:
+            route = match_path(target.partition("?")[0]) if method == "POST" else None
+            if route is None:
+                served = ", ".join(f"/model/{{modelId}}/{op.action}" for op in ALL_OPERATIONS)
                 raise ServiceError(
                     404,
                     "UnknownOperationException",
-                    f"No operation matches {head.method} {head.target.partition('?')[0]}: this service "
-                    f"answers POST /model/{{modelId}}/invoke-with-response-stream",
+                    f"No operation matches {method} {target.partition('?')[0]}: "
+                    f"this service answers POST {served}",
                 )
+            op, model_id = route
             header_fault = self._header_fault(lowered)
-            invocation = validate(segment, lowered, body)
-            model_id = invocation.model_id
+            invocation = validate(op, model_id, lowered, body)
         except ServiceError as error:
             reply = error_reply(error, request_id, now)
-            return Outcome(reply, reply.status, model_id, None, error.name)
+            return Outcome(reply, reply.status, model_id, None, error.name, op)
 
         fault = header_fault if header_fault is not None else take_fault()
         if fault is not None and fault.kind.before_stream:
             reply = self._fault_reply(fault, request_id, now)
-            return Outcome(reply, reply.status, model_id, fault, reply.error_name)
-        plan = StreamPlan(
-            headers=self._stream_headers(invocation, request_id, now),
-            frames=self._frames(invocation),
-            fault=fault,
-            fault_frame=_fault_frame(fault) if fault is not None else None,
-        )
-        return Outcome(plan, 200, model_id, fault, None)
+            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op)
+        answer = self._answer(invocation)
+        head = (("Date", http_date(now)), (REQUEST_ID, request_id), *answer.headers)
+        if op.streaming:
+            steps = stream_steps(
+                answer.frames,
+                event_types=answer.event_types,
+                fault=fault,
+                fault_frame=_fault_frame(fault) if fault is not None else None,
+                pace=pace,
+            )
+            head = (*head, ("Transfer-Encoding", "chunked"))
+            return Outcome(Plan(200, head, steps, True, fault), 200, model_id, fault, None, op)
+        if fault is not None and fault.kind in (FaultKind.EXCEPTION, FaultKind.ERROR):
+            # A one-piece answer has no stream to carry an exception: it becomes the HTTP error it stands for.
+            reply = error_reply(_as_http_error(fault), request_id, now)
+            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op)
+        assert answer.body is not None
+        sent, steps = body_steps(answer.body, fault)
+        head = (*head, ("Content-Length", str(len(sent))))
+        return Outcome(Plan(200, head, steps, False, fault), 200, model_id, fault, None, op)
 
     def _header_fault(self, lowered: dict[str, str]) -> Fault | None:
         text = lowered.get(FAULT_HEADER.lower())
@@ -129,34 +167,72 @@ class Service:
         except FaultSyntaxError as exc:
             raise ServiceError(400, "ValidationException", f"Bad {FAULT_HEADER} header: {exc}") from None
 
-    def _frames(self, invocation: Invocation) -> tuple[bytes, ...]:
-        key = (invocation.model_id, invocation.body)
+    # -- answers, one builder per operation ----------------------------------------------------------------
+
+    def _answer(self, invocation: Invocation) -> _Answer:
+        key = (invocation.operation.name, invocation.model_id, invocation.body)
         cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+        if cached is None:
+            cached = self._ANSWERS[invocation.operation.name](self, invocation)
+            if len(invocation.body) <= _CACHE_MAX_BODY:
+                if len(self._cache) >= _CACHE_ENTRIES:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[key] = cached
+        # Headers that echo the request's options are not part of the cached answer.
+        return _Answer(
+            cached.frames, cached.event_types, cached.body, (*cached.headers, *_echoed(invocation))
+        )
+
+    def _invoke_stream(self, invocation: Invocation) -> _Answer:
         events = answer_events(
             invocation.family, invocation.model_id, invocation.request, chunk_count=self.chunk_count
         )
         frames = tuple(chunk_frame(event) for event in events)
-        if len(invocation.body) <= _CACHE_MAX_BODY:
-            if len(self._cache) >= _CACHE_ENTRIES:
-                del self._cache[next(iter(self._cache))]
-            self._cache[key] = frames
-        return frames
+        (event_type,) = INVOKE_MODEL_WITH_RESPONSE_STREAM.stream_events
+        headers = (("Content-Type", EVENTSTREAM_CONTENT_TYPE), (RESPONSE_CONTENT_TYPE, _JSON))
+        return _Answer(frames, (event_type,) * len(frames), None, headers)
 
-    @staticmethod
-    def _stream_headers(invocation: Invocation, request_id: str, now: float) -> tuple[tuple[str, str], ...]:
-        headers = [
-            ("Date", http_date(now)),
-            ("Content-Type", EVENTSTREAM_CONTENT_TYPE),
-            ("Transfer-Encoding", "chunked"),
-            ("x-amzn-RequestId", request_id),
-            ("X-Amzn-Bedrock-Content-Type", "application/json"),
-            ("X-Amzn-Bedrock-PerformanceConfig-Latency", invocation.performance_config_latency),
-        ]
-        if invocation.service_tier is not None:
-            headers.append(("X-Amzn-Bedrock-Service-Tier", invocation.service_tier))
-        return tuple(headers)
+    def _invoke(self, invocation: Invocation) -> _Answer:
+        answer = family_answer(invocation.family, invocation.model_id, invocation.request, self.chunk_count)
+        body = _json_bytes(native_body(invocation.family, invocation.model_id, answer, invocation.request))
+        headers = (
+            ("Content-Type", _JSON),
+            ("X-Amzn-Bedrock-Invocation-Latency", str(answer.metrics["invocationLatency"])),
+            ("X-Amzn-Bedrock-Input-Token-Count", str(answer.input_tokens)),
+            ("X-Amzn-Bedrock-Output-Token-Count", str(answer.output_tokens)),
+        )
+        return _Answer(body=body, headers=headers)
+
+    def _converse(self, invocation: Invocation) -> _Answer:
+        answer = converse_answer(
+            invocation.family, invocation.model_id, invocation.request, chunk_count=self.chunk_count
+        )
+        return _Answer(body=_json_bytes(answer.document()), headers=(("Content-Type", _JSON),))
+
+    def _converse_stream(self, invocation: Invocation) -> _Answer:
+        answer = converse_answer(
+            invocation.family, invocation.model_id, invocation.request, chunk_count=self.chunk_count
+        )
+        events = answer.events()
+        frames = tuple(event_frame(name, payload) for name, payload in events)
+        types = tuple(name for name, _ in events)
+        return _Answer(frames, types, None, (("Content-Type", EVENTSTREAM_CONTENT_TYPE),))
+
+    def _count_tokens(self, invocation: Invocation) -> _Answer:
+        # The same count the answer's usage reports for this input (see answers.compose).
+        if invocation.content is Body.MODEL_JSON:
+            tokens = family_answer(invocation.family, invocation.model_id, invocation.request).input_tokens
+        else:
+            tokens = max(1, len(converse_prompt(invocation.request).split()))
+        return _Answer(body=_json_bytes({"inputTokens": tokens}), headers=(("Content-Type", _JSON),))
+
+    _ANSWERS: ClassVar[dict[str, Callable[[Service, Invocation], _Answer]]] = {
+        INVOKE_MODEL_WITH_RESPONSE_STREAM.name: _invoke_stream,
+        INVOKE_MODEL.name: _invoke,
+        CONVERSE.name: _converse,
+        CONVERSE_STREAM.name: _converse_stream,
+        COUNT_TOKENS.name: _count_tokens,
+    }
 
     @staticmethod
     def _fault_reply(fault: Fault, request_id: str, now: float) -> Reply:
@@ -166,9 +242,9 @@ class Service:
             body = json.dumps({"message": fault.error_message}).encode("utf-8")
             headers = (
                 ("Date", http_date(now)),
-                ("Content-Type", "application/json"),
+                ("Content-Type", _JSON),
                 ("Content-Length", str(len(body))),
-                ("x-amzn-RequestId", request_id),
+                (REQUEST_ID, request_id),
             )
             return Reply(200, headers, body, error_name="NotAnEventStream")
         extra: dict[str, object] = {}
@@ -180,8 +256,32 @@ class Service:
         return error_reply(error, request_id, now)
 
 
+def _echoed(invocation: Invocation) -> tuple[tuple[str, str], ...]:
+    """The response headers that echo InvokeModel's options (the service's performance and tier headers)."""
+    if invocation.operation.request_body is not Body.MODEL_JSON:
+        return ()
+    headers = [(RESPONSE_PERFORMANCE_CONFIG_LATENCY, invocation.performance_config_latency)]
+    if invocation.service_tier is not None:
+        headers.append((RESPONSE_SERVICE_TIER, invocation.service_tier))
+    return tuple(headers)
+
+
 def _original_status(fault: Fault) -> int:
     return int(fault.code) if fault.code is not None and fault.code.isdigit() else 500
+
+
+def _as_http_error(fault: Fault) -> ServiceError:
+    if fault.kind is FaultKind.ERROR:
+        return ServiceError(500, fault.code or "InternalFailure", fault.error_message)
+    row = error_row(fault.error_name)
+    assert row is not None  # Fault checks exception names against the table
+    extra: dict[str, Any] = {}
+    if row.name == "ModelStreamErrorException":
+        extra = {
+            "originalStatusCode": _original_status(fault),
+            "originalMessage": "The model's backend failed.",
+        }
+    return ServiceError(row.status, row.name, fault.error_message, extra=extra)
 
 
 def _fault_frame(fault: Fault) -> bytes | None:

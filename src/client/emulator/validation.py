@@ -1,87 +1,86 @@
-"""Validating an InvokeModelWithResponseStream request the way the service does, before any model runs.
+"""Validating a request the way the service does, before any model runs, for each operation.
 
-Pure: a request's target, headers and body in, an :class:`Invocation` (what to answer) out, or a
-:class:`ServiceError` with the service's status, name and wording (``1 validation error detected: ...``).
+Pure: the operation (from :mod:`client.operations`), the decoded model id, the headers and the body in, an
+:class:`Invocation` (what to answer) out, or a :class:`ServiceError` with the service's status, name and
+wording (``1 validation error detected: ...``). The checks are dispatched by the operation's body kind:
+model JSON (InvokeModel and its stream), Converse JSON, CountTokens JSON.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from client.families import Family
+from client.operations import MAX_MODEL_ID_LENGTH, Body, Operation
 
-from .models import InvalidRequest, UnknownModel, resolve_model, validate_request
+from .bodies import InvalidRequest, parse_json_body, validate_request
+from .catalogue import UnknownModel, resolve_model
+from .converse import validate_conversation, validate_converse
 from .replies import ServiceError
 
-__all__ = ["MAX_BODY_BYTES", "MAX_MODEL_ID_LENGTH", "Invocation", "match_route", "validate"]
+__all__ = ["MAX_BODY_BYTES", "MAX_MODEL_ID_LENGTH", "Invocation", "validate"]
 
 MAX_BODY_BYTES = 25_000_000
-MAX_MODEL_ID_LENGTH = 2048
-_ROUTE = re.compile(r"/model/([^/?]+)/invoke-with-response-stream")
 _GUARDRAIL_VERSION = re.compile(r"(?:[1-9][0-9]{0,7}|DRAFT)")
-_ENUMS = {
-    "x-amzn-bedrock-trace": ("trace", ("ENABLED", "DISABLED", "ENABLED_FULL")),
-    "x-amzn-bedrock-performanceconfig-latency": ("performanceConfigLatency", ("standard", "optimized")),
-    "x-amzn-bedrock-service-tier": ("serviceTier", ("priority", "default", "flex", "reserved")),
-}
 _ACCEPTED_ACCEPT = ("application/json", "*/*", "application/*")
 
 
 @dataclass(frozen=True)
 class Invocation:
-    """A valid request: the decoded model id, its family, the parsed body and the options to echo."""
+    """A valid request: the operation, the decoded model id, its family, the parsed body and the options.
 
+    ``request`` is what the model answers: the model's JSON (model-JSON operations and CountTokens'
+    ``invokeModel`` form) or the Converse document (Converse operations and CountTokens' ``converse``
+    form); ``content`` says which.
+    """
+
+    operation: Operation
     model_id: str
     family: Family
     request: dict[str, Any]
     body: bytes
-    performance_config_latency: str
-    service_tier: str | None
-    trace: str | None
+    content: Body
+    performance_config_latency: str = "standard"
+    service_tier: str | None = None
+    trace: str | None = None
 
 
 def _validation_error(message: str) -> ServiceError:
     return ServiceError(400, "ValidationException", message)
 
 
-def match_route(method: str, target: str) -> str | None:
-    """The still-encoded model id segment when ``target`` is the streaming operation, else ``None``."""
-    path = target.partition("?")[0]
-    match = _ROUTE.fullmatch(path)
-    if match is None or method != "POST":
-        return None
-    return match.group(1)
+def _resolve(model_id: str) -> Family:
+    try:
+        return resolve_model(model_id)
+    except UnknownModel as exc:
+        raise ServiceError(404, "ResourceNotFoundException", str(exc)) from None
 
 
-def validate(model_segment: str, headers: Mapping[str, str], body: bytes) -> Invocation:
-    """Check one request (``headers``: lower-case names) the way the service does, in the service's order."""
-    model_id = unquote(model_segment)
-    if not 1 <= len(model_id) <= MAX_MODEL_ID_LENGTH:
-        raise _validation_error(
-            f"1 validation error detected: Value at 'modelId' failed to satisfy constraint: Member must "
-            f"have length less than or equal to {MAX_MODEL_ID_LENGTH}"
-        )
+def _check_headers(op: Operation, headers: Mapping[str, str]) -> None:
     # botocore sends no Content-Type unless contentType is given; the service then assumes JSON.
     content_type = headers.get("content-type", "application/json")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise _validation_error(
             f"The provided Content-Type {content_type!r} is not supported: the body must be application/json."
         )
-    accept = headers.get("x-amzn-bedrock-accept", "application/json").split(";")[0].strip().lower()
+    accept_header = (op.accept_header or "accept").lower()
+    accept = headers.get(accept_header, "application/json").split(";")[0].strip().lower()
     if accept not in _ACCEPTED_ACCEPT:
         raise _validation_error(
-            f"The provided Accept type '{accept}' is not supported: this model streams application/json."
+            f"The provided Accept type '{accept}' is not supported: this model answers application/json."
         )
-    for header, (member, allowed) in _ENUMS.items():
-        value = headers.get(header)
-        if value is not None and value not in allowed:
+    for param in op.headers:
+        value = headers.get(param.header.lower())
+        if value is not None and param.allowed is not None and value not in param.allowed:
+            member = "".join(word.title() if i else word for i, word in enumerate(param.param.split("_")))
             raise _validation_error(
                 f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
-                f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+                f"Member must satisfy enum value set: [{', '.join(param.allowed)}]"
             )
     guardrail_id = headers.get("x-amzn-bedrock-guardrailidentifier")
     guardrail_version = headers.get("x-amzn-bedrock-guardrailversion")
@@ -101,25 +100,99 @@ def validate(model_segment: str, headers: Mapping[str, str], body: bytes) -> Inv
             "satisfy constraint: Member must satisfy regular expression pattern: "
             "(([1-9][0-9]{0,7})|(DRAFT))"
         )
-    if len(body) > MAX_BODY_BYTES:
-        raise _validation_error(
-            f"1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have "
-            f"length less than or equal to {MAX_BODY_BYTES}"
-        )
-    try:
-        family = resolve_model(model_id)
-    except UnknownModel as exc:
-        raise ServiceError(404, "ResourceNotFoundException", str(exc)) from None
+
+
+def _model_json(op: Operation, model_id: str, headers: Mapping[str, str], body: bytes) -> Invocation:
+    _check_headers(op, headers)
+    family = _resolve(model_id)
     try:
         request = validate_request(family, body)
     except InvalidRequest as exc:
         raise _validation_error(str(exc)) from None
     return Invocation(
+        operation=op,
         model_id=model_id,
         family=family,
         request=request,
         body=body,
+        content=Body.MODEL_JSON,
         performance_config_latency=headers.get("x-amzn-bedrock-performanceconfig-latency", "standard"),
         service_tier=headers.get("x-amzn-bedrock-service-tier"),
         trace=headers.get("x-amzn-bedrock-trace"),
     )
+
+
+def _converse_json(op: Operation, model_id: str, headers: Mapping[str, str], body: bytes) -> Invocation:
+    try:
+        request = validate_converse(body)
+        family = _resolve(model_id)
+        validate_conversation(request, model_id)
+    except InvalidRequest as exc:
+        raise _validation_error(str(exc)) from None
+    return Invocation(op, model_id, family, request, body, Body.CONVERSE_JSON)
+
+
+def _count_tokens_json(op: Operation, model_id: str, headers: Mapping[str, str], body: bytes) -> Invocation:
+    try:
+        document = parse_json_body(body)
+        source = document.get("input")
+        if not isinstance(source, dict):
+            raise InvalidRequest(
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                "Member must not be null"
+            )
+        if len(source) != 1 or next(iter(source)) not in ("invokeModel", "converse"):
+            raise InvalidRequest(
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                "Member must have exactly one member set: invokeModel or converse"
+            )
+        family = _resolve(model_id)
+        if "invokeModel" in source:
+            inner = source["invokeModel"]
+            encoded = inner.get("body") if isinstance(inner, dict) else None
+            if not isinstance(encoded, str):
+                raise InvalidRequest(
+                    "1 validation error detected: Value at 'input.invokeModel.body' failed to satisfy "
+                    "constraint: Member must not be null"
+                )
+            try:
+                model_body = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidRequest("input.invokeModel.body must be base64-encoded bytes") from None
+            return Invocation(
+                op, model_id, family, validate_request(family, model_body), body, Body.MODEL_JSON
+            )
+        request = validate_converse(source["converse"], count_tokens=True)
+        validate_conversation(request, model_id)
+    except InvalidRequest as exc:
+        raise _validation_error(str(exc)) from None
+    return Invocation(op, model_id, family, request, body, Body.CONVERSE_JSON)
+
+
+_BY_BODY: dict[Body, Callable[[Operation, str, Mapping[str, str], bytes], Invocation]] = {
+    Body.MODEL_JSON: _model_json,
+    Body.CONVERSE_JSON: _converse_json,
+    Body.COUNT_TOKENS_JSON: _count_tokens_json,
+}
+
+
+def validate(op: Operation, model_id: str, headers: Mapping[str, str], body: bytes) -> Invocation:
+    """Check one request (``headers``: lower-case names) the way the service does, in the service's order."""
+    if not 1 <= len(model_id) <= MAX_MODEL_ID_LENGTH:
+        raise _validation_error(
+            f"1 validation error detected: Value at 'modelId' failed to satisfy constraint: Member must "
+            f"have length less than or equal to {MAX_MODEL_ID_LENGTH}"
+        )
+    if len(body) > MAX_BODY_BYTES:
+        raise _validation_error(
+            f"1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have "
+            f"length less than or equal to {MAX_BODY_BYTES}"
+        )
+    check = _BY_BODY.get(op.request_body)
+    if check is None:
+        raise ServiceError(
+            404,
+            "UnknownOperationException",
+            f"{op.name} is not served by this HTTP/1.1 emulator (its request body is an event stream).",
+        )
+    return check(op, model_id, headers, body)
