@@ -220,16 +220,28 @@ class Controller:
         self.refused: dict[str, list[str]] = {}
         self._http = httpx.Client(base_url=oracle.url, timeout=timeout)
         self._client = ""
+        self.traffic: dict[str, tuple[int, int]] = {}  # client -> (requests, connections), for keep-alive
+        self._start = (0, 0)
         self._begin: dict[str, Any] = {}
         self._mark = 0
 
     def close(self) -> None:
+        self.end_client()
         self._http.close()
 
     def start_client(self, name: str) -> None:
         """The scenario of client ``name`` starts: the following rows are its."""
+        self.end_client()
         self._client = name
         self.versions.setdefault(name, {})
+        self._start = (len(self.emulator.requests), self.emulator.connections_accepted)
+
+    def end_client(self) -> None:
+        """Count the current client's requests and the connections they used (HTTP keep-alive)."""
+        if self._client:
+            requests = len(self.emulator.requests) - self._start[0]
+            connections = self.emulator.connections_accepted - self._start[1]
+            self.traffic[self._client] = (requests, connections)
 
     def record(self, op: str, status: str, detail: str = "") -> None:
         self.rows.append(OpRow(self._client, op, status, detail))
@@ -306,10 +318,14 @@ class Controller:
             return OpRow(self._client, op, "FAIL", difference)
         last = answers[-1]
         shown = [f"{len(last.text)} chars"]
+        if result.get("text") is None:
+            shown = []
         if result.get("stop_reason") is not None:
             shown.append(f"stop {result['stop_reason']}")
         if result.get("output_tokens") is not None:
             shown.append(f"usage {result.get('input_tokens')}/{result['output_tokens']}")
+        elif result.get("input_tokens") is not None:
+            shown.append(f"input tokens {result['input_tokens']}")
         if result.get("tool_calls"):
             shown.append("tool " + ",".join(str(call["name"]) for call in result["tool_calls"]))
         shown.extend(result.get("notes") or [])

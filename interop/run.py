@@ -252,8 +252,8 @@ def tables(controller: Controller, specs: Sequence[ClientSpec]) -> Iterator[str]
     by_client: dict[str, list[OpRow]] = {}
     for row in controller.rows:
         by_client.setdefault(row.client, []).append(row)
-    yield "| client | versions | operations | result |"
-    yield "|---|---|---|---|"
+    yield "| client | versions | operations | requests / connections | result |"
+    yield "|---|---|---|---|---|"
     for spec in specs:
         rows = by_client.get(spec.name, [])
         ops = [row for row in rows if not row.op.startswith("(")]
@@ -270,7 +270,8 @@ def tables(controller: Controller, specs: Sequence[ClientSpec]) -> Iterator[str]
         counted = f"{passed}/{len(ops) - na} pass" + (f", {na} n/a" if na else "")
         versions = _version_text(controller.versions.get(spec.name, {}))
         shown = result if len(result) <= 240 else result[:237] + "..."
-        yield f"| {spec.name} | {versions} | {counted} | {_cell(shown)} |"
+        requests, connections = controller.traffic.get(spec.name, (0, 0))
+        yield f"| {spec.name} | {versions} | {counted} | {requests} / {connections} | {_cell(shown)} |"
     yield ""
     yield "| client | operation | result | detail |"
     yield "|---|---|---|---|"

@@ -27,28 +27,26 @@ from interop.scenarios import harness, scenario_anthropic, scenario_boto3  # noq
 
 from client.emulator import Emulator  # noqa: E402
 
-# Operations the emulator cannot serve yet, with what it does wrong; strict, so a fix turns them into
-# failures to remove from here. InvokeModel, Converse and ConverseStream are not routed (404
-# UnknownOperationException), and the SDK's own anthropic_version is refused (400 ValidationException).
-_NOT_ROUTED = "emulator: 404 UnknownOperationException for POST /model/{id}/invoke, converse, count-tokens..."
-_VERSION = "emulator: 400 'anthropic_version: \"2026-10-21\" is not supported' (the SDK's own version)"
+# Operations the emulator cannot serve yet, with what it does wrong: strict, so a fix turns each into a
+# failure that asks for its line here to be removed.
+_VERSION = (
+    "emulator: 400 ValidationException 'anthropic_version: \"2026-10-21\" is not supported' for the SDK's "
+    "own anthropic_version (the service accepts what the SDK sends)"
+)
+_TOOLS = (
+    "emulator: an Anthropic Messages body offering `tools` (InvokeModel) is answered with text and "
+    "end_turn; expected a tool_use block and stop_reason tool_use, as Converse does"
+)
 EMULATOR_GAPS: dict[str, str] = {
-    "messages.create": _NOT_ROUTED,
+    "messages.create": _VERSION,
     "messages.stream": _VERSION,
     "messages.create(stream=True)": _VERSION,
-    "messages.create, throttled": _NOT_ROUTED,
-    "messages.create, tool_use": _NOT_ROUTED,
-    "messages.create, tool_result": _NOT_ROUTED,
-    "async messages.create": _NOT_ROUTED,
+    "beta.messages.create(betas=[...])": _VERSION,
+    "messages.create, throttled": _VERSION,
+    "messages.create, tool_use": f"{_VERSION}; {_TOOLS}",
+    "messages.create, tool_result": f"{_VERSION}; {_TOOLS}",
+    "async messages.create": _VERSION,
     "async messages.stream": _VERSION,
-    "invoke_model": _NOT_ROUTED,
-    "converse": _NOT_ROUTED,
-    "converse_stream": _NOT_ROUTED,
-    "count_tokens": _NOT_ROUTED,
-    "invoke_model, throttled": _NOT_ROUTED,
-    "converse, toolUse": _NOT_ROUTED,
-    "converse, toolResult": _NOT_ROUTED,
-    "converse_stream, toolUse": _NOT_ROUTED,
 }
 
 
@@ -65,6 +63,7 @@ ANTHROPIC_OPS = (
     "messages.create",
     "messages.stream",
     "messages.create(stream=True)",
+    "beta.messages.create(betas=[...])",
     "messages.create, throttled",
     "messages.create, tool_use",
     "messages.create, tool_result",
@@ -76,6 +75,7 @@ BOTO3_OPS = (
     "invoke_model_with_response_stream",
     "converse",
     "converse_stream",
+    "converse, Amazon Nova",
     "count_tokens",
     "invoke_model, throttled",
     "invoke_model_with_response_stream, exception in the stream",

@@ -66,6 +66,19 @@ def run(h: Harness) -> None:
             elif event.type == "message_delta":
                 op.stop_reason(event.delta.stop_reason)
 
+    # A beta flag travels as the anthropic-beta header, which the SDK copies into the body's anthropic_beta.
+    beta: Any = sync.beta
+    with h.op("beta.messages.create(betas=[...])") as op:
+        _message(
+            op,
+            beta.messages.create(
+                model=MODEL_ID,
+                max_tokens=MAX_TOKENS,
+                messages=user,
+                betas=["token-efficient-tools-2025-02-19"],
+            ),
+        )
+
     with h.op("messages.create, throttled", fault="throttling", fault_times=10) as op:
         try:
             sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user)

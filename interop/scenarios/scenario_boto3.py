@@ -16,7 +16,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from interop.scenarios.harness import MODEL_ID, TOOL_PROMPT, TOOL_RESULT, Harness, main
+from interop.scenarios.harness import MODEL_ID, NOVA_MODEL_ID, TOOL_PROMPT, TOOL_RESULT, Harness, main
 from interop.scenarios.shapes import (
     ANTHROPIC_BODY,
     CONVERSE_MESSAGES,
@@ -66,6 +66,14 @@ def run(h: Harness) -> None:
         tools: dict[int, list[str]] = {}
         for event in response["stream"]:
             converse_event(op, event, tools)
+
+    with h.op("converse, Amazon Nova") as op:
+        converse_answer(
+            op,
+            client.converse(
+                modelId=NOVA_MODEL_ID, messages=CONVERSE_MESSAGES, inferenceConfig={"maxTokens": MAX_TOKENS}
+            ),
+        )
 
     with h.op("count_tokens") as op:
         counted = client.count_tokens(modelId=MODEL_ID, input={"converse": {"messages": CONVERSE_MESSAGES}})
