@@ -290,7 +290,6 @@ def test_malformed_body_is_400(emu: Emulator) -> None:
         ({"X-Amzn-Bedrock-Trace": "ON"}, "Value 'ON' at 'trace'"),
         ({"X-Amzn-Bedrock-PerformanceConfig-Latency": "fast"}, "performanceConfigLatency"),
         ({"X-Amzn-Bedrock-Service-Tier": "gold"}, "serviceTier"),
-        ({"X-Amzn-Bedrock-Accept": "text/plain"}, "Accept"),
         ({"Content-Type": "text/plain"}, "Content-Type"),
     ],
 )
@@ -298,6 +297,16 @@ def test_bad_headers_are_400(emu: Emulator, headers: dict[str, str], needle: str
     status, name, message = error_of(post(emu, claude_body(), extra=headers))
     assert (status, name) == (400, "ValidationException")
     assert needle in message
+
+
+def test_another_accept_is_refused_only_when_strict(emu: Emulator) -> None:
+    assert post(emu, claude_body(), extra={"X-Amzn-Bedrock-Accept": "text/plain"}).status_code == 200
+    with Emulator(strict=True) as strict:
+        status, name, message = error_of(
+            post(strict, claude_body(), extra={"X-Amzn-Bedrock-Accept": "text/plain"})
+        )
+    assert (status, name) == (400, "ValidationException")
+    assert "Accept" in message
 
 
 def test_valid_optional_headers_are_accepted(emu: Emulator) -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from client.emulator.models import (
     KNOWN_MODELS,
+    LEGACY_TEXT_COMPLETION_MODELS,
     InvalidRequest,
     UnknownModel,
     answer_events,
@@ -239,11 +240,6 @@ def test_valid_requests_pass_and_come_back_parsed(name: str) -> None:
         ),
         (
             Family.ANTHROPIC,
-            b'{"anthropic_version": "2023-06-01", "max_tokens": 10, "messages": []}',
-            '#/anthropic_version: "2023-06-01" is not supported',
-        ),
-        (
-            Family.ANTHROPIC,
             b'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": "10", "messages": []}',
             "#/max_tokens: expected type: Integer, found: String",
         ),
@@ -290,11 +286,6 @@ def test_valid_requests_pass_and_come_back_parsed(name: str) -> None:
             b'"inferenceConfig": {"max_new_tokens": -1}}',
             "#/inferenceConfig/max_new_tokens: -1 is not greater or equal to 1",
         ),
-        (
-            Family.NOVA,
-            b'{"schemaVersion": "v2", "messages": [{"role": "user", "content": [{"text": "hi"}]}]}',
-            '#/schemaVersion: "v2" is not supported',
-        ),
         (Family.TITAN_TEXT, b'{"textGenerationConfig": {}}', "#: required key [inputText] not found"),
         (Family.TITAN_TEXT, b'{"inputText": 5}', "#/inputText: expected type: String, found: Integer"),
         (
@@ -325,6 +316,39 @@ def test_invalid_requests_say_what_and_where(family: Family, body: bytes, fragme
     assert message.endswith(", please reformat your input and try again.")
     assert fragment in message
     assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("family", "body", "fragment"),
+    [
+        (
+            Family.ANTHROPIC,
+            b'{"anthropic_version": "2023-06-01", "max_tokens": 10, '
+            b'"messages": [{"role": "user", "content": "x"}]}',
+            '#/anthropic_version: "2023-06-01" is not supported',
+        ),
+        (
+            Family.NOVA,
+            b'{"schemaVersion": "v2", "messages": [{"role": "user", "content": [{"text": "hi"}]}]}',
+            '#/schemaVersion: "v2" is not supported',
+        ),
+    ],
+)
+def test_undocumented_refusals_only_when_strict(family: Family, body: bytes, fragment: str) -> None:
+    # The service answers Anthropic's SDK, which sends its own dated anthropic_version: accepted by default.
+    assert validate_request(family, body)
+    with pytest.raises(InvalidRequest, match="is not supported") as caught:
+        validate_request(family, body, strict=True)
+    assert fragment in str(caught.value)
+
+
+def test_legacy_prompt_bodies_only_for_the_models_that_take_them() -> None:
+    legacy = b'{"prompt": "\\n\\nHuman: hi\\n\\nAssistant:", "max_tokens_to_sample": 20}'
+    for model_id in sorted(LEGACY_TEXT_COMPLETION_MODELS):
+        assert validate_request(Family.ANTHROPIC, legacy, model_id=model_id)["max_tokens_to_sample"] == 20
+    assert "anthropic.claude-3-haiku-20240307-v1:0" not in LEGACY_TEXT_COMPLETION_MODELS
+    with pytest.raises(InvalidRequest, match="Please use the Messages API"):
+        validate_request(Family.ANTHROPIC, legacy, model_id="us.anthropic.claude-3-haiku-20240307-v1:0")
 
 
 def test_body_must_be_bytes() -> None:

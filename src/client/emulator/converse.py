@@ -43,6 +43,25 @@ __all__ = [
 ]
 
 _ROLES = ("user", "assistant", "system")
+# The body members of ConverseRequest (its modelId travels in the path) and of ConverseTokensRequest.
+_REQUEST_MEMBERS = frozenset(
+    {
+        "messages",
+        "system",
+        "inferenceConfig",
+        "toolConfig",
+        "guardrailConfig",
+        "projectIdentifier",
+        "additionalModelRequestFields",
+        "promptVariables",
+        "additionalModelResponseFieldPaths",
+        "requestMetadata",
+        "performanceConfig",
+        "serviceTier",
+        "outputConfig",
+    }
+)
+_COUNT_TOKENS_MEMBERS = frozenset({"messages", "system", "toolConfig", "additionalModelRequestFields"})
 _TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
 _METADATA_TEXT = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}")
@@ -114,7 +133,9 @@ def _check_blocks(blocks: object, path: str) -> None:
         # passed through unchecked: the emulated model reads only text, toolUse and toolResult.
 
 
-def validate_converse(body: bytes, *, count_tokens: bool = False) -> dict[str, Any]:
+def validate_converse(
+    body: bytes | dict[str, Any], *, count_tokens: bool = False, strict: bool = False
+) -> dict[str, Any]:
     """Parse and check a Converse/ConverseStream body's shapes, as the service model constrains them.
 
     Constraints from botocore's ``bedrock-runtime`` service model (``ConverseRequest``): ``messages`` items
@@ -123,10 +144,14 @@ def validate_converse(body: bytes, *, count_tokens: bool = False) -> dict[str, A
     needs ``tools`` (>= 1), each ``toolSpec`` a ``name`` ([a-zA-Z0-9_-]{1,64}) and an ``inputSchema``;
     ``additionalModelResponseFieldPaths`` <= 10 strings of 1-256 characters; ``requestMetadata`` 1-16
     pairs; ``performanceConfig.latency`` and ``serviceTier.type`` from their enums. Unknown keys are
-    accepted (restJson services ignore members they do not model). ``count_tokens``: the body is
-    CountTokens' ``input.converse`` (messages, system, toolConfig, additionalModelRequestFields only).
+    accepted (restJson services ignore members they do not model), except when ``strict``. ``count_tokens``:
+    the body is CountTokens' ``input.converse`` (messages, system, toolConfig, additionalModelRequestFields).
     """
     data = body if isinstance(body, dict) else parse_json_body(body)
+    known = _COUNT_TOKENS_MEMBERS if count_tokens else _REQUEST_MEMBERS
+    unknown = sorted(set(data) - known)
+    if strict and unknown:
+        raise InvalidRequest(f"Unknown member(s) {', '.join(unknown)} (strict emulator)")
     messages = data.get("messages")
     if messages is not None:
         _expect(messages, list, "messages")
@@ -231,11 +256,8 @@ def _check_tool_config(config: object) -> None:
     choice = config.get("toolChoice")
     if choice is not None:
         kind = _one_member(choice, "toolConfig.toolChoice")
-        if (
-            (kind == "tool"
-            and not isinstance(choice["tool"], dict))
-            or (kind == "tool"
-            and "name" not in choice["tool"])
+        if (kind == "tool" and not isinstance(choice["tool"], dict)) or (
+            kind == "tool" and "name" not in choice["tool"]
         ):
             raise _invalid("toolConfig.toolChoice.tool.name", "Member must not be null")
 

@@ -105,6 +105,10 @@ class Emulator:
       ``allow_fault_header``: honour ``X-Emulator-Fault`` request headers.
     - ``http_chunk_size``: ``None`` sends one frame per HTTP chunk (as the service does); a number
       re-chunks the byte stream in pieces of that size so frames straddle chunks.
+    - ``strict``: also refuse what the service's documentation does not say it accepts (an
+      ``anthropic_version`` other than ``bedrock-2023-05-31``, an ``Accept`` other than JSON, Nova's
+      ``schemaVersion`` other than ``messages-v1``, unknown Converse members). By default the emulator refuses
+      only what the service is documented to refuse, and accepts what real clients send.
     """
 
     def __init__(
@@ -122,6 +126,7 @@ class Emulator:
         faults: Iterable[Fault] = (),
         allow_fault_header: bool = True,
         http_chunk_size: int | None = None,
+        strict: bool = False,
     ) -> None:
         if pace < 0:
             raise ValueError(f"pace must be >= 0 seconds, got {pace}")
@@ -136,6 +141,7 @@ class Emulator:
             AuthPolicy(keys, frozenset(bearer_tokens), region, require_auth),
             chunk_count=chunk_count,
             allow_fault_header=allow_fault_header,
+            strict=strict,
         )
         self._host = host
         self._port = port

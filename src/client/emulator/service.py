@@ -81,13 +81,20 @@ class Service:
     """The decisions of the emulated Bedrock Runtime, configured once, applied per request.
 
     ``chunk_count`` overrides how many text chunks each answer has (``None``: the model's natural length);
-    ``allow_fault_header`` lets requests ask for a fault with ``X-Emulator-Fault``.
+    ``allow_fault_header`` lets requests ask for a fault with ``X-Emulator-Fault``; ``strict`` adds the
+    validation rules whose service behaviour is not documented.
     """
 
     def __init__(
-        self, policy: AuthPolicy, *, chunk_count: int | None = None, allow_fault_header: bool = True
+        self,
+        policy: AuthPolicy,
+        *,
+        chunk_count: int | None = None,
+        allow_fault_header: bool = True,
+        strict: bool = False,
     ) -> None:
         self.policy = policy
+        self.strict = strict
         self.chunk_count = chunk_count
         self.allow_fault_header = allow_fault_header
         self._cache: dict[tuple[str, str, bytes], _Answer] = {}
@@ -128,7 +135,7 @@ class Service:
                 )
             op, model_id = route
             header_fault = self._header_fault(lowered)
-            invocation = validate(op, model_id, lowered, body)
+            invocation = validate(op, model_id, lowered, body, strict=self.strict)
         except ServiceError as error:
             reply = error_reply(error, request_id, now)
             return Outcome(reply, reply.status, model_id, None, error.name, op)

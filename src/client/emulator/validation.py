@@ -61,8 +61,9 @@ def _resolve(model_id: str) -> Family:
         raise ServiceError(404, "ResourceNotFoundException", str(exc)) from None
 
 
-def _check_headers(op: Operation, headers: Mapping[str, str]) -> None:
-    # botocore sends no Content-Type unless contentType is given; the service then assumes JSON.
+def _check_headers(op: Operation, headers: Mapping[str, str], strict: bool) -> None:
+    # InvokeModel API reference, contentType: "You must specify application/json" (botocore sends none
+    # unless contentType is given; the service then assumes JSON).
     content_type = headers.get("content-type", "application/json")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise _validation_error(
@@ -70,10 +71,14 @@ def _check_headers(op: Operation, headers: Mapping[str, str]) -> None:
         )
     accept_header = (op.accept_header or "accept").lower()
     accept = headers.get(accept_header, "application/json").split(";")[0].strip().lower()
-    if accept not in _ACCEPTED_ACCEPT:
+    # The API reference gives Accept a default (application/json) but no refusal; only strict refuses
+    # another type.
+    if strict and accept not in _ACCEPTED_ACCEPT:
         raise _validation_error(
             f"The provided Accept type '{accept}' is not supported: this model answers application/json."
         )
+    # Enum values from the service model (trace, performanceConfigLatency, serviceTier). Headers that are
+    # not modelled (anthropic-beta, user agents, amz-sdk-*, other X-Amzn-Bedrock-*) are never looked at.
     for param in op.headers:
         value = headers.get(param.header.lower())
         if value is not None and param.allowed is not None and value not in param.allowed:
@@ -82,6 +87,8 @@ def _check_headers(op: Operation, headers: Mapping[str, str]) -> None:
                 f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
                 f"Member must satisfy enum value set: [{', '.join(param.allowed)}]"
             )
+    # InvokeModel API reference, guardrailIdentifier: "An error is thrown ... if you provide a guardrail
+    # identifier, but guardrailVersion isn't specified"; the version's pattern is the service model's.
     guardrail_id = headers.get("x-amzn-bedrock-guardrailidentifier")
     guardrail_version = headers.get("x-amzn-bedrock-guardrailversion")
     if guardrail_id is not None and not guardrail_version:
@@ -102,11 +109,13 @@ def _check_headers(op: Operation, headers: Mapping[str, str]) -> None:
         )
 
 
-def _model_json(op: Operation, model_id: str, headers: Mapping[str, str], body: bytes) -> Invocation:
-    _check_headers(op, headers)
+def _model_json(
+    op: Operation, model_id: str, headers: Mapping[str, str], body: bytes, strict: bool
+) -> Invocation:
+    _check_headers(op, headers, strict)
     family = _resolve(model_id)
     try:
-        request = validate_request(family, body)
+        request = validate_request(family, body, strict=strict, model_id=model_id)
     except InvalidRequest as exc:
         raise _validation_error(str(exc)) from None
     return Invocation(
@@ -122,9 +131,11 @@ def _model_json(op: Operation, model_id: str, headers: Mapping[str, str], body: 
     )
 
 
-def _converse_json(op: Operation, model_id: str, headers: Mapping[str, str], body: bytes) -> Invocation:
+def _converse_json(
+    op: Operation, model_id: str, headers: Mapping[str, str], body: bytes, strict: bool
+) -> Invocation:
     try:
-        request = validate_converse(body)
+        request = validate_converse(body, strict=strict)
         family = _resolve(model_id)
         validate_conversation(request, model_id)
     except InvalidRequest as exc:
@@ -132,7 +143,9 @@ def _converse_json(op: Operation, model_id: str, headers: Mapping[str, str], bod
     return Invocation(op, model_id, family, request, body, Body.CONVERSE_JSON)
 
 
-def _count_tokens_json(op: Operation, model_id: str, headers: Mapping[str, str], body: bytes) -> Invocation:
+def _count_tokens_json(
+    op: Operation, model_id: str, headers: Mapping[str, str], body: bytes, strict: bool
+) -> Invocation:
     try:
         document = parse_json_body(body)
         source = document.get("input")
@@ -159,25 +172,30 @@ def _count_tokens_json(op: Operation, model_id: str, headers: Mapping[str, str],
                 model_body = base64.b64decode(encoded, validate=True)
             except (binascii.Error, ValueError):
                 raise InvalidRequest("input.invokeModel.body must be base64-encoded bytes") from None
-            return Invocation(
-                op, model_id, family, validate_request(family, model_body), body, Body.MODEL_JSON
-            )
-        request = validate_converse(source["converse"], count_tokens=True)
+            request = validate_request(family, model_body, strict=strict, model_id=model_id)
+            return Invocation(op, model_id, family, request, body, Body.MODEL_JSON)
+        request = validate_converse(source["converse"], count_tokens=True, strict=strict)
         validate_conversation(request, model_id)
     except InvalidRequest as exc:
         raise _validation_error(str(exc)) from None
     return Invocation(op, model_id, family, request, body, Body.CONVERSE_JSON)
 
 
-_BY_BODY: dict[Body, Callable[[Operation, str, Mapping[str, str], bytes], Invocation]] = {
+_BY_BODY: dict[Body, Callable[[Operation, str, Mapping[str, str], bytes, bool], Invocation]] = {
     Body.MODEL_JSON: _model_json,
     Body.CONVERSE_JSON: _converse_json,
     Body.COUNT_TOKENS_JSON: _count_tokens_json,
 }
 
 
-def validate(op: Operation, model_id: str, headers: Mapping[str, str], body: bytes) -> Invocation:
-    """Check one request (``headers``: lower-case names) the way the service does, in the service's order."""
+def validate(
+    op: Operation, model_id: str, headers: Mapping[str, str], body: bytes, *, strict: bool = False
+) -> Invocation:
+    """Check one request (``headers``: lower-case names) the way the service does, in the service's order.
+
+    Refuses what the service is documented to refuse (each rule says where); ``strict`` adds the checks whose
+    service rule is unknown (see :func:`.bodies.validate_request` and :func:`.converse.validate_converse`).
+    """
     if not 1 <= len(model_id) <= MAX_MODEL_ID_LENGTH:
         raise _validation_error(
             f"1 validation error detected: Value at 'modelId' failed to satisfy constraint: Member must "
@@ -195,4 +213,4 @@ def validate(op: Operation, model_id: str, headers: Mapping[str, str], body: byt
             "UnknownOperationException",
             f"{op.name} is not served by this HTTP/1.1 emulator (its request body is an event stream).",
         )
-    return check(op, model_id, headers, body)
+    return check(op, model_id, headers, body, strict)
