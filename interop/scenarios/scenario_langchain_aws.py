@@ -121,6 +121,13 @@ def run(h: Harness) -> None:
     with h.op("ChatBedrock.stream") as op:
         _stream(op, invoke.stream(PROMPT))
 
+    # ChatBedrock offers tools in the Anthropic Messages body (InvokeModel), not through Converse.
+    with h.op("ChatBedrock.bind_tools, tool call") as op:
+        answer = invoke.bind_tools([TOOL]).invoke([HumanMessage(TOOL_PROMPT)])
+        assert isinstance(answer, AIMessage)
+        _message(op, answer)
+        op.check(bool(answer.tool_calls), f"no tool call (stop {_stop(answer)!r})")
+
 
 if __name__ == "__main__":
     main(run)

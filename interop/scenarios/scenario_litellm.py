@@ -89,6 +89,12 @@ def run(h: Harness) -> None:
             h.expect_raised(op, exc, litellm.RateLimitError, f"status {getattr(exc, 'status_code', None)}")
 
     ask = [{"role": "user", "content": TOOL_PROMPT}]
+    # The invoke route offers tools in the Anthropic Messages body rather than Converse's toolConfig.
+    with h.op("completion bedrock/invoke, tools: tool call") as op:
+        answer = litellm.completion(model=f"bedrock/invoke/{MODEL_ID}", messages=ask, tools=[TOOL], **keys)
+        _answer(op, answer)
+        op.check(bool(answer.choices[0].message.tool_calls), "no tool call")
+
     first: Any = None
     with h.op("completion bedrock/converse, tools: tool call") as op:
         first = litellm.completion(model=f"bedrock/converse/{MODEL_ID}", messages=ask, tools=[TOOL], **keys)
