@@ -317,6 +317,15 @@ class Controller:
         if difference:
             return OpRow(self._client, op, "FAIL", difference)
         last = answers[-1]
+        echo = self._begin.get("echo")
+        if echo and echo not in " ".join(last.text.split()):
+            return OpRow(
+                self._client,
+                op,
+                "FAIL",
+                f"the emulator's answer {_short(last.text)} does not contain {echo!r}: it did not read the "
+                "request's last user message as the client sent it",
+            )
         shown = [f"{len(last.text)} chars"]
         if result.get("text") is None:
             shown = []

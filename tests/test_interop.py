@@ -254,6 +254,14 @@ def test_the_controller_passes_the_emulators_own_answer_and_names_a_wrong_one(
     assert verdict["status"] == "FAIL"
     assert verdict["detail"].startswith("text: expected 'You asked: judge me")
 
+    controller.call({"kind": "begin", "op": "echo", "fault": None, "echo": "judge me"})
+    text = _stream_once(emulator, BODY)
+    assert controller.call({"kind": "end", "op": "echo", "result": {"text": text}})["status"] == "pass"
+    controller.call({"kind": "begin", "op": "no echo", "fault": None, "echo": "something else"})
+    text = _stream_once(emulator, BODY)
+    verdict = controller.call({"kind": "end", "op": "no echo", "result": {"text": text}})
+    assert verdict["status"] == "FAIL" and "does not contain 'something else'" in verdict["detail"]
+
     controller.call({"kind": "begin", "op": "length", "fault": None})
     _stream_once(emulator, BODY)
     verdict = controller.call({"kind": "end", "op": "length", "result": {"stop_reason": "max_tokens"}})

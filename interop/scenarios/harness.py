@@ -197,16 +197,25 @@ class Harness:
         fault: str | None = None,
         fault_times: int = 1,
         requests: int = 1,
+        echo: str | None = None,
     ) -> Iterator[Op]:
         """One operation: ``fault`` (``X-Emulator-Fault`` syntax) is queued ``fault_times`` times for it.
 
         With a fault, the body must make the client fail and record the error with :meth:`expect_raised`
-        (the client's documented exception class, subclasses included). ``requests`` is
-        how many model requests the operation makes when it succeeds. An exception escaping the body is the
-        operation's failure (and stops nothing else: the scenario goes on with its next operation).
+        (the client's documented exception class, subclasses included). ``requests`` is how many model
+        requests the operation makes when it succeeds. ``echo``: text the emulator's answer must contain
+        (the prompt, or a tool's result), proving it read the request as the client sent it. An exception
+        escaping the body is the operation's failure (and stops nothing else: the scenario goes on).
         """
         self.channel.call(
-            {"kind": "begin", "op": name, "fault": fault, "fault_times": fault_times, "requests": requests}
+            {
+                "kind": "begin",
+                "op": name,
+                "fault": fault,
+                "fault_times": fault_times,
+                "requests": requests,
+                "echo": echo,
+            }
         )
         op = Op(name)
         try:

@@ -19,6 +19,7 @@ from interop.scenarios.shapes import (
     ANTHROPIC_BODY,
     CONVERSE_MESSAGES,
     MAX_TOKENS,
+    PROMPT,
     TOOL_CONFIG,
     anthropic_answer,
     anthropic_chunk,
@@ -41,23 +42,23 @@ async def _run(h: Harness) -> None:
         aws_secret_access_key=h.secret_key,
         config=config,
     ) as client:
-        with h.op("invoke_model") as op:
+        with h.op("invoke_model", echo=PROMPT) as op:
             response = await client.invoke_model(modelId=MODEL_ID, body=body)
             async with response["body"] as stream:
                 anthropic_answer(op, json.loads(await stream.read()))
 
-        with h.op("invoke_model_with_response_stream") as op:
+        with h.op("invoke_model_with_response_stream", echo=PROMPT) as op:
             response = await client.invoke_model_with_response_stream(modelId=MODEL_ID, body=body)
             async for event in response["body"]:
                 anthropic_chunk(op, json.loads(event["chunk"]["bytes"]))
 
-        with h.op("converse") as op:
+        with h.op("converse", echo=PROMPT) as op:
             answer = await client.converse(
                 modelId=MODEL_ID, messages=CONVERSE_MESSAGES, inferenceConfig=inference
             )
             converse_answer(op, answer)
 
-        with h.op("converse_stream") as op:
+        with h.op("converse_stream", echo=PROMPT) as op:
             response = await client.converse_stream(
                 modelId=MODEL_ID, messages=CONVERSE_MESSAGES, inferenceConfig=inference
             )
@@ -99,7 +100,7 @@ async def _run(h: Harness) -> None:
             converse_answer(op, first)
             op.check(first.get("stopReason") == "tool_use", f"stopReason {first.get('stopReason')!r}")
         if first.get("stopReason") == "tool_use":
-            with h.op("converse, toolResult") as op:
+            with h.op("converse, toolResult", echo=TOOL_RESULT) as op:
                 answer = await client.converse(
                     modelId=MODEL_ID,
                     messages=tool_followup(first, TOOL_RESULT),

@@ -47,10 +47,10 @@ def run(h: Harness) -> None:
     )
     user: Any = [{"role": "user", "content": PROMPT}]
 
-    with h.op("messages.create") as op:
+    with h.op("messages.create", echo=PROMPT) as op:
         _message(op, sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user))
 
-    with h.op("messages.stream") as op:
+    with h.op("messages.stream", echo=PROMPT) as op:
         with sync.messages.stream(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user) as stream:
             for piece in stream.text_stream:
                 op.add_text(piece)
@@ -58,7 +58,7 @@ def run(h: Harness) -> None:
         op.stop_reason(final.stop_reason)
         op.usage(final.usage.input_tokens, final.usage.output_tokens)
 
-    with h.op("messages.create(stream=True)") as op:
+    with h.op("messages.create(stream=True)", echo=PROMPT) as op:
         events: Any = sync.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user, stream=True)
         for event in events:
             if event.type == "content_block_delta" and event.delta.type == "text_delta":
@@ -68,7 +68,7 @@ def run(h: Harness) -> None:
 
     # A beta flag travels as the anthropic-beta header, which the SDK copies into the body's anthropic_beta.
     beta: Any = sync.beta
-    with h.op("beta.messages.create(betas=[...])") as op:
+    with h.op("beta.messages.create(betas=[...])", echo=PROMPT) as op:
         _message(
             op,
             beta.messages.create(
@@ -94,7 +94,7 @@ def run(h: Harness) -> None:
         tool_use = next((block for block in first.content if block.type == "tool_use"), None)
         op.check(tool_use is not None, f"no tool_use block in the answer (stop_reason {first.stop_reason!r})")
     if tool_use is not None:
-        with h.op("messages.create, tool_result") as op:
+        with h.op("messages.create, tool_result", echo=TOOL_RESULT) as op:
             follow: Any = [
                 *ask,
                 {"role": "assistant", "content": [block.model_dump() for block in first.content]},
@@ -120,10 +120,10 @@ async def _async(h: Harness, user: list[Any]) -> None:
     client = anthropic.AsyncAnthropicBedrock(
         base_url=h.url, aws_access_key=h.access_key, aws_secret_key=h.secret_key, aws_region=h.region
     )
-    with h.op("async messages.create") as op:
+    with h.op("async messages.create", echo=PROMPT) as op:
         _message(op, await client.messages.create(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user))
 
-    with h.op("async messages.stream") as op:
+    with h.op("async messages.stream", echo=PROMPT) as op:
         async with client.messages.stream(model=MODEL_ID, max_tokens=MAX_TOKENS, messages=user) as stream:
             async for piece in stream.text_stream:
                 op.add_text(piece)

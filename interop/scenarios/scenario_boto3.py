@@ -21,6 +21,7 @@ from interop.scenarios.shapes import (
     ANTHROPIC_BODY,
     CONVERSE_MESSAGES,
     MAX_TOKENS,
+    PROMPT,
     TOOL_CONFIG,
     anthropic_answer,
     anthropic_chunk,
@@ -42,16 +43,16 @@ def run(h: Harness) -> None:
     )
     body = json.dumps(ANTHROPIC_BODY)
 
-    with h.op("invoke_model") as op:
+    with h.op("invoke_model", echo=PROMPT) as op:
         response = client.invoke_model(modelId=MODEL_ID, body=body)
         anthropic_answer(op, json.loads(response["body"].read()))
 
-    with h.op("invoke_model_with_response_stream") as op:
+    with h.op("invoke_model_with_response_stream", echo=PROMPT) as op:
         response = client.invoke_model_with_response_stream(modelId=MODEL_ID, body=body)
         for event in response["body"]:
             anthropic_chunk(op, json.loads(event["chunk"]["bytes"]))
 
-    with h.op("converse") as op:
+    with h.op("converse", echo=PROMPT) as op:
         converse_answer(
             op,
             client.converse(
@@ -59,7 +60,7 @@ def run(h: Harness) -> None:
             ),
         )
 
-    with h.op("converse_stream") as op:
+    with h.op("converse_stream", echo=PROMPT) as op:
         response = client.converse_stream(
             modelId=MODEL_ID, messages=CONVERSE_MESSAGES, inferenceConfig={"maxTokens": MAX_TOKENS}
         )
@@ -67,7 +68,7 @@ def run(h: Harness) -> None:
         for event in response["stream"]:
             converse_event(op, event, tools)
 
-    with h.op("converse, Amazon Nova") as op:
+    with h.op("converse, Amazon Nova", echo=PROMPT) as op:
         converse_answer(
             op,
             client.converse(
@@ -113,7 +114,7 @@ def run(h: Harness) -> None:
             first.get("stopReason") == "tool_use", f"stopReason {first.get('stopReason')!r}, not tool_use"
         )
     if first.get("stopReason") == "tool_use":
-        with h.op("converse, toolResult") as op:
+        with h.op("converse, toolResult", echo=TOOL_RESULT) as op:
             converse_answer(
                 op,
                 client.converse(

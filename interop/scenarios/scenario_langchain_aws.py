@@ -87,10 +87,10 @@ def run(h: Harness) -> None:
     }
     converse = ChatBedrockConverse(model=MODEL_ID, max_tokens=MAX_TOKENS, **keys)
 
-    with h.op("ChatBedrockConverse.invoke") as op:
+    with h.op("ChatBedrockConverse.invoke", echo=PROMPT) as op:
         _message(op, converse.invoke(PROMPT))
 
-    with h.op("ChatBedrockConverse.stream") as op:
+    with h.op("ChatBedrockConverse.stream", echo=PROMPT) as op:
         _stream(op, converse.stream(PROMPT))
 
     with h.op("ChatBedrockConverse.invoke, throttled", fault="throttling", fault_times=5) as op:
@@ -109,16 +109,16 @@ def run(h: Harness) -> None:
         _message(op, answer)
         op.check(bool(answer.tool_calls), f"no tool call (stop {_stop(answer)!r})")
     if first is not None and first.tool_calls:
-        with h.op("ChatBedrockConverse.bind_tools, ToolMessage") as op:
+        with h.op("ChatBedrockConverse.bind_tools, ToolMessage", echo=TOOL_RESULT) as op:
             call = first.tool_calls[0]
             follow = [HumanMessage(TOOL_PROMPT), first, ToolMessage(TOOL_RESULT, tool_call_id=call["id"])]
             _message(op, with_tools.invoke(follow))
 
     invoke = ChatBedrock(model_id=MODEL_ID, model_kwargs={"max_tokens": MAX_TOKENS}, **keys)
-    with h.op("ChatBedrock.invoke") as op:
+    with h.op("ChatBedrock.invoke", echo=PROMPT) as op:
         _message(op, invoke.invoke(PROMPT))
 
-    with h.op("ChatBedrock.stream") as op:
+    with h.op("ChatBedrock.stream", echo=PROMPT) as op:
         _stream(op, invoke.stream(PROMPT))
 
     # ChatBedrock offers tools in the Anthropic Messages body (InvokeModel), not through Converse.

@@ -74,9 +74,9 @@ def run(h: Harness) -> None:
     user = [{"role": "user", "content": PROMPT}]
     for route in ("converse", "invoke"):
         model = f"bedrock/{route}/{MODEL_ID}"
-        with h.op(f"completion bedrock/{route}") as op:
+        with h.op(f"completion bedrock/{route}", echo=PROMPT) as op:
             _answer(op, litellm.completion(model=model, messages=user, **keys))
-        with h.op(f"completion bedrock/{route}, stream=True") as op:
+        with h.op(f"completion bedrock/{route}, stream=True", echo=PROMPT) as op:
             stream = litellm.completion(
                 model=model, messages=user, stream=True, stream_options={"include_usage": True}, **keys
             )
@@ -101,7 +101,7 @@ def run(h: Harness) -> None:
         _answer(op, first)
         op.check(bool(first.choices[0].message.tool_calls), "no tool call")
     if first is not None and first.choices[0].message.tool_calls:
-        with h.op("completion bedrock/converse, tools: tool result") as op:
+        with h.op("completion bedrock/converse, tools: tool result", echo=TOOL_RESULT) as op:
             call = first.choices[0].message.tool_calls[0]
             follow = [
                 *ask,

@@ -52,11 +52,11 @@ def run(h: Harness) -> None:
     model = BedrockConverseModel(MODEL_ID, provider=provider)
     agent = Agent(model)
 
-    with h.op("Agent.run_sync (converse)") as op:
+    with h.op("Agent.run_sync (converse)", echo=PROMPT) as op:
         result = agent.run_sync(PROMPT)
         _report(op, result.output, result.all_messages(), result.usage())
 
-    with h.op("Agent.run_stream (converse-stream)") as op:
+    with h.op("Agent.run_stream (converse-stream)", echo=PROMPT) as op:
         asyncio.run(_stream(op, agent))
 
     with h.op("Agent.run_sync, throttled", fault="throttling", fault_times=10) as op:
@@ -72,7 +72,7 @@ def run(h: Harness) -> None:
         """The current weather in a city."""
         return TOOL_RESULT
 
-    with h.op("Agent.run_sync with a tool (tool call, then its result)", requests=2) as op:
+    with h.op("Agent.run_sync with a tool (tool call, then its result)", requests=2, echo=TOOL_RESULT) as op:
         result = tool_agent.run_sync(TOOL_PROMPT)
         _report(op, result.output, result.all_messages(), result.usage())
         op.check(
