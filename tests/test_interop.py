@@ -325,3 +325,41 @@ def test_read_answer_reads_an_event_stream_and_json_bodies() -> None:
         4,
     )
     assert answer.tool_calls == [{"name": "t", "input": {}}]
+
+
+def test_run_py_drives_a_scenario_in_a_subprocess_over_its_pipes(tmp_path: Path) -> None:
+    """run.py's own path, with this interpreter standing in for the client's venv (it has boto3)."""
+    from interop import run
+
+    spec = next(spec for spec in run.CLIENTS if spec.name == "boto3")
+    log = tmp_path / "boto3.log"
+    with Emulator() as emulator, Emulator(require_auth=False, allow_fault_header=False) as oracle:
+        controller = Controller(emulator, oracle)
+        controller.start_client("boto3")
+        run._run_scenario(spec, Path(sys.executable), emulator.url, controller, timeout=120, log=log)
+        controller.close()
+    failed = [row for row in controller.rows if row.status != "pass"]
+    assert not failed, (failed, log.read_text()[-2000:])
+    assert [row.op for row in controller.rows] == list(BOTO3_OPS)
+    assert controller.versions["boto3"]["boto3"] != "not installed"
+    requests, connections = controller.traffic["boto3"]
+    assert requests >= len(BOTO3_OPS) and 1 <= connections < requests  # kept alive
+    lines = list(run.tables(controller, [spec]))
+    assert lines[2].startswith("| boto3 |") and lines[2].endswith("| pass |")
+
+
+def test_run_py_reports_a_scenario_that_ends_without_saying_done(tmp_path: Path) -> None:
+    from interop import run
+
+    mute = run.ClientSpec("mute", (), "harness", ())  # a module with no scenario: it exits at once
+    with Emulator() as emulator, Emulator(require_auth=False) as oracle:
+        controller = Controller(emulator, oracle)
+        controller.start_client("mute")
+        run._run_scenario(
+            mute, Path(sys.executable), emulator.url, controller, timeout=60, log=tmp_path / "log"
+        )
+        controller.close()
+    assert [(row.op, row.status) for row in controller.rows] == [("(scenario)", "FAIL")]
+    assert "exited with 0 before its end" in controller.rows[0].detail
+    summary = list(run.tables(controller, [mute]))[2]
+    assert "FAIL: (scenario): the scenario exited with 0" in summary
