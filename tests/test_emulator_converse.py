@@ -500,3 +500,18 @@ def test_not_eventstream_on_converse_stream(fresh: Emulator) -> None:
     response = post(fresh, CLAUDE, "converse-stream", {"messages": [user("a")]})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
+
+
+def test_requests_are_recorded_decoded(fresh: Emulator) -> None:
+    boto(fresh).converse(modelId=CLAUDE, messages=[user("hi")])
+    (record,) = fresh.requests
+    assert (record.operation, record.model_id, record.auth, record.status) == (
+        "Converse",
+        CLAUDE,
+        "sigv4",
+        200,
+    )
+    assert record.json() == {"messages": [user("hi")]}
+    authorization = dict(record.safe_headers)["Authorization"]
+    assert authorization == "<redacted>"
+    assert "Signature=" not in repr(record)

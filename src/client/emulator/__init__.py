@@ -1,9 +1,21 @@
-"""A local Bedrock Runtime for tests and demos: ``Emulator`` serves InvokeModelWithResponseStream locally.
+"""A local Bedrock Runtime for tests and demos: ``Emulator`` serves the Bedrock Runtime operations locally.
 
-It checks SigV4 signatures and bearer tokens like the service, validates requests like the service,
-streams deterministic answers in each model family's own chunk format, and injects faults on request
-(:class:`Fault`, or the ``X-Emulator-Fault`` header). Never imported by ``client`` itself: importing it
-costs nothing to users who do not run it.
+It serves InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream and CountTokens over HTTP/1.1
+for every model family it knows, checks SigV4 signatures and bearer tokens like the service, validates
+requests like the service (refusing only what the service is documented to refuse, unless ``strict=True``),
+answers deterministically in each family's own formats, injects faults on request (:class:`Fault`, or the
+``X-Emulator-Fault`` header), and can replay a recorded stream. Never imported by ``client`` itself:
+importing it costs nothing to users who do not run it.
+
+:data:`EXAMPLE_ACCESS_KEY_ID` and :data:`EXAMPLE_SECRET_ACCESS_KEY` are the public example keys of the AWS
+documentation, which an ``Emulator()`` accepts by default (with any session token and any region)::
+
+    from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Emulator
+
+    with Emulator() as emu:
+        bedrock = boto3.client("bedrock-runtime", endpoint_url=emu.url, region_name="us-east-1",
+                               aws_access_key_id=EXAMPLE_ACCESS_KEY_ID,
+                               aws_secret_access_key=EXAMPLE_SECRET_ACCESS_KEY)
 """
 
 from .auth import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY
@@ -16,7 +28,8 @@ from .faults import (
     FaultSyntaxError,
     parse_fault,
 )
-from .server import Emulator, RecordedRequest
+from .replay import Recording, RecordingError, load_recording, read_recording
+from .server import Emulator, EmulatorStartError, RecordedRequest
 
 __all__ = [
     "EXAMPLE_ACCESS_KEY_ID",
@@ -25,9 +38,14 @@ __all__ = [
     "HTTP_ERROR_STATUS",
     "STREAM_EXCEPTIONS",
     "Emulator",
+    "EmulatorStartError",
     "Fault",
     "FaultKind",
     "FaultSyntaxError",
     "RecordedRequest",
+    "Recording",
+    "RecordingError",
+    "load_recording",
     "parse_fault",
+    "read_recording",
 ]

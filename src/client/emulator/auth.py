@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
+from client.operations import SIGNING_NAME
 from sigv4 import Credentials
 from sigv4.signer import presign_request, sign_request
 
+from .headers import fold
 from .replies import CORAL_NAMESPACE, ServiceError
 
 __all__ = [
@@ -36,7 +38,7 @@ EXAMPLE_ACCESS_KEY_ID = "AKIDEXAMPLE"
 EXAMPLE_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #: How far X-Amz-Date may be from the server's clock, either way.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-SIGNING_SERVICE = "bedrock"
+SIGNING_SERVICE = SIGNING_NAME
 #: A short-term Bedrock API key is this prefix + base64 of a URL presigned (SigV4 query) for `bedrock`.
 SHORT_TERM_KEY_PREFIX = "bedrock-api-key-"
 # Short-term keys last at most 12 hours.
@@ -67,12 +69,14 @@ class AuthPolicy:
     bearer_tokens: Set[str] = frozenset()
     region: str | None = None
     required: bool = True
+    #: ``False``: no check at all, every request passes as anonymous (signed or not, with any keys).
+    enabled: bool = True
 
     def __repr__(self) -> str:
         # Secrets and tokens never appear in a repr.
         return (
             f"AuthPolicy(access_keys={sorted(self.keys)!r}, bearer_tokens={len(self.bearer_tokens)}, "
-            f"region={self.region!r}, required={self.required!r})"
+            f"region={self.region!r}, required={self.required!r}, enabled={self.enabled!r})"
         )
 
 
@@ -103,10 +107,9 @@ def authenticate(
     ``target`` is the request target exactly as received (``/model/...%3A0/invoke-with-response-stream``),
     ``headers`` the received pairs (names in any case), ``now`` the server's clock (timezone-aware).
     """
-    lowered: dict[str, str] = {}
-    for name, value in headers:
-        lname = name.lower()
-        lowered[lname] = f"{lowered[lname]},{value}" if lname in lowered else value
+    if not policy.enabled:
+        return Identity("anonymous")
+    lowered = fold(headers)
     authorization = lowered.get("authorization", "").strip()
     query = target.partition("?")[2]
     query_sigv4 = "X-Amz-Signature=" in query or "X-Amz-Credential=" in query

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from client.families import Family
+from client.operations import CONVERSE_STREAM
 
 from .answers import Answer, compose, native_body, request_seed, token
 from .bodies import InvalidRequest, json_type, parse_json_body
@@ -42,6 +43,10 @@ __all__ = [
     "validate_converse",
 ]
 
+# The event names, in the order the service sends them, from the table of operations.
+_MESSAGE_START, _BLOCK_START, _BLOCK_DELTA, _BLOCK_STOP, _MESSAGE_STOP, _METADATA = (
+    CONVERSE_STREAM.stream_events
+)
 _ROLES = ("user", "assistant", "system")
 # The body members of ConverseRequest (its modelId travels in the path) and of ConverseTokensRequest.
 _REQUEST_MEMBERS = frozenset(
@@ -517,11 +522,11 @@ class ConverseAnswer:
 
     def events(self) -> list[tuple[str, dict[str, Any]]]:
         """The ConverseStream events as (``:event-type``, payload); ``messageStop``, ``metadata`` last."""
-        events: list[tuple[str, dict[str, Any]]] = [("messageStart", {"role": "assistant"})]
+        events: list[tuple[str, dict[str, Any]]] = [(_MESSAGE_START, {"role": "assistant"})]
         for index, block in enumerate(self.blocks):
             if block.kind == "toolUse":
                 start = {"toolUse": {"toolUseId": block.tool_use_id, "name": block.name}}
-                events.append(("contentBlockStart", {"start": start, "contentBlockIndex": index}))
+                events.append((_BLOCK_START, {"start": start, "contentBlockIndex": index}))
             for piece in block.pieces:
                 if block.kind == "text":
                     delta: dict[str, Any] = {"text": piece}
@@ -529,18 +534,18 @@ class ConverseAnswer:
                     delta = {"reasoningContent": {"text": piece}}
                 else:
                     delta = {"toolUse": {"input": piece}}
-                events.append(("contentBlockDelta", {"contentBlockIndex": index, "delta": delta}))
+                events.append((_BLOCK_DELTA, {"contentBlockIndex": index, "delta": delta}))
             if block.kind == "reasoning":
                 signature = {"reasoningContent": {"signature": block.signature}}
-                events.append(("contentBlockDelta", {"contentBlockIndex": index, "delta": signature}))
-            events.append(("contentBlockStop", {"contentBlockIndex": index}))
+                events.append((_BLOCK_DELTA, {"contentBlockIndex": index, "delta": signature}))
+            events.append((_BLOCK_STOP, {"contentBlockIndex": index}))
         stop: dict[str, Any] = {"stopReason": self.stop_reason}
         if self.additional_fields is not None:
             stop["additionalModelResponseFields"] = dict(self.additional_fields)
-        events.append(("messageStop", stop))
+        events.append((_MESSAGE_STOP, stop))
         metadata: dict[str, Any] = {"usage": self._usage(), "metrics": {"latencyMs": self.latency_ms}}
         metadata.update(self._extras())
-        events.append(("metadata", metadata))
+        events.append((_METADATA, metadata))
         return events
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -19,29 +22,26 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
+
+import h11
 
 from .auth import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, AuthPolicy
 from .faults import Fault
-from .http11 import (
-    LAST_CHUNK,
-    MAX_HEAD_BYTES,
-    MalformedRequestError,
-    RequestHead,
-    chunk,
-    parse_chunk_size,
-    parse_head,
-    response_head,
-)
+from .headers import fold, redacted
 from .plan import End, Flush, Pause, Plan, Send
-from .replies import Reply, ServiceError, error_reply
+from .replay import Recording, load_recording, read_recording
+from .replies import Reply, ServiceError, error_reply, reason
 from .service import Outcome, Service
 from .validation import MAX_BODY_BYTES
 
-__all__ = ["Emulator", "RecordedRequest"]
+__all__ = ["Emulator", "EmulatorStartError", "RecordedRequest"]
 
 logger = logging.getLogger("client.emulator")
 
-_SECRET_HEADERS = frozenset({"authorization", "x-amz-security-token"})
+# The largest request head (request line and headers) read before answering 431.
+MAX_HEAD_BYTES = 64 * 1024
+_READ_SIZE = 65536
 # A kept-alive connection waits this long for its next request before the server closes it.
 _IDLE_TIMEOUT = 75.0
 # Reading a request's head and body: a client that stops mid-request is dropped after this long.
@@ -55,9 +55,10 @@ class RecordedRequest:
     """One request the emulator received and what it answered (``status``; ``error``: the error's name).
 
     ``path`` is the request target exactly as received (still percent-encoded, with any query);
-    ``model_id`` the decoded model id when the route matched; ``fault`` the fault acted out, if any;
-    ``received_at`` the ``time.monotonic()`` at which the request head arrived (the gaps between retries
-    show the client's backoff). ``repr`` hides credentials.
+    ``operation`` the operation's API name (``ConverseStream``) and ``model_id`` the decoded model id when
+    the route matched; ``fault`` the fault acted out, if any; ``received_at`` the ``time.monotonic()`` at
+    which the request head arrived (the gaps between retries show the client's backoff). ``headers`` are as
+    received; :attr:`safe_headers` hides credentials, and so does ``repr``; :meth:`json` decodes the body.
     """
 
     method: str
@@ -70,24 +71,34 @@ class RecordedRequest:
     error: str | None = None
     fault: Fault | None = None
     received_at: float = field(default=0.0, compare=False)
+    operation: str | None = None
+    #: How it authenticated: ``"sigv4"``, ``"bearer"`` or ``"anonymous"`` (``None``: it did not).
+    auth: str | None = None
 
     def header(self, name: str) -> str | None:
         """Header ``name`` (case-insensitive) as received, repeats joined by ``,``; ``None`` when absent."""
-        lname = name.lower()
-        values = [value for key, value in self.headers if key.lower() == lname]
-        return ",".join(values) if values else None
+        return fold(self.headers).get(name.lower())
+
+    @property
+    def safe_headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers with credentials (``Authorization``, ``X-Amz-Security-Token``) redacted."""
+        return redacted(self.headers)
+
+    def json(self) -> Any:
+        """The body decoded as JSON (every operation here sends JSON); ``ValueError`` if it is not."""
+        return json.loads(self.body)
 
     def __repr__(self) -> str:
-        shown = [(k, "<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in self.headers]
         return (
-            f"RecordedRequest(method={self.method!r}, path={self.path!r}, status={self.status}, "
-            f"error={self.error!r}, fault={self.fault!r}, request_id={self.request_id!r}, "
-            f"headers={shown!r}, body=<{len(self.body)} bytes>)"
+            f"RecordedRequest(method={self.method!r}, path={self.path!r}, operation={self.operation!r}, "
+            f"model_id={self.model_id!r}, status={self.status}, error={self.error!r}, fault={self.fault!r}, "
+            f"request_id={self.request_id!r}, headers={list(self.safe_headers)!r}, "
+            f"body=<{len(self.body)} bytes>)"
         )
 
 
 class Emulator:
-    """A local Bedrock Runtime (InvokeModelWithResponseStream) on a real HTTP/1.1 socket.
+    """A local Bedrock Runtime (InvokeModel and its stream, Converse and its stream, CountTokens) on HTTP/1.1.
 
     Use it as a context manager (``with Emulator() as emu: ... emu.url``) or call :meth:`start` and
     :meth:`close`. Options:
@@ -109,6 +120,15 @@ class Emulator:
       ``anthropic_version`` other than ``bedrock-2023-05-31``, an ``Accept`` other than JSON, Nova's
       ``schemaVersion`` other than ``messages-v1``, unknown Converse members). By default the emulator refuses
       only what the service is documented to refuse, and accepts what real clients send.
+    - ``auth=False``: no authentication at all: every request is served, unsigned or signed with any keys
+      (for clients that have no credentials). ``require_auth=False`` is the milder form: unsigned requests
+      pass, signed ones are still verified.
+    - ``replay``: a recorded stream (a file path, its bytes, or a :class:`~.replay.Recording`) that answers
+      every stream request (InvokeModelWithResponseStream and ConverseStream) byte for byte, after
+      authentication and validation; faults and ``pace`` apply to it. See :mod:`.replay` for the formats.
+
+    :meth:`start` raises :class:`EmulatorStartError` (an ``OSError``) at once when it cannot listen (a port
+    out of range, a busy port, an unknown host).
     """
 
     def __init__(
@@ -127,6 +147,8 @@ class Emulator:
         allow_fault_header: bool = True,
         http_chunk_size: int | None = None,
         strict: bool = False,
+        auth: bool = True,
+        replay: str | os.PathLike[str] | bytes | Recording | None = None,
     ) -> None:
         if pace < 0:
             raise ValueError(f"pace must be >= 0 seconds, got {pace}")
@@ -138,10 +160,11 @@ class Emulator:
         if credentials is None:
             keys[EXAMPLE_ACCESS_KEY_ID] = EXAMPLE_SECRET_ACCESS_KEY
         self._service = Service(
-            AuthPolicy(keys, frozenset(bearer_tokens), region, require_auth),
+            AuthPolicy(keys, frozenset(bearer_tokens), region, require_auth, enabled=auth),
             chunk_count=chunk_count,
             allow_fault_header=allow_fault_header,
             strict=strict,
+            replay=_recording(replay),
         )
         self._host = host
         self._port = port
@@ -180,17 +203,25 @@ class Emulator:
         return f"Emulator({state}, policy={self._service.policy!r})"
 
     def start(self) -> Emulator:
-        """Start serving in a background thread; return once the socket is listening."""
+        """Start serving in a background thread; return once the socket is listening.
+
+        The socket is bound here, in the calling thread, so a failure raises :class:`EmulatorStartError`
+        at once, before any thread starts.
+        """
         if self._thread is not None:
             raise RuntimeError("this Emulator was already started")
-        self._thread = threading.Thread(target=self._run, name="bedrock-stream-emulator", daemon=True)
+        sock = _listen(self._host, self._port)
+        self._bound_port = sock.getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), name="bedrock-stream-emulator", daemon=True
+        )
         self._thread.start()
         if not self._ready.wait(_STARTUP_TIMEOUT):
-            raise RuntimeError("the emulator did not start listening within 10 s")
+            raise EmulatorStartError("the emulator's event loop did not start within 10 s")
         if self._startup_error is not None:
             self._thread.join(_SHUTDOWN_TIMEOUT)
             where = f"{self._host}:{self._port}"
-            raise OSError(f"the emulator could not listen on {where}: {self._startup_error}")
+            raise EmulatorStartError(f"the emulator could not listen on {where}: {self._startup_error}")
         return self
 
     def close(self) -> None:
@@ -225,6 +256,26 @@ class Emulator:
             raise RuntimeError("the emulator is not listening: use it as a context manager or call start()")
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self._bound_port}"
+
+    def environment(self, region: str | None = None) -> dict[str, str]:
+        """Environment variables that point boto3, the AWS CLI and our clients at this emulator.
+
+        ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` (botocore's service-specific endpoint variable), the example keys
+        (:data:`EXAMPLE_ACCESS_KEY_ID`, :data:`EXAMPLE_SECRET_ACCESS_KEY`) and a region (``region``, else
+        the one the emulator requires, else ``us-east-1``). With custom ``credentials`` the keys are left
+        out: their secrets are the caller's.
+        """
+        chosen = region or self._service.policy.region or "us-east-1"
+        env = {
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.url,
+            "AWS_REGION": chosen,
+            "AWS_DEFAULT_REGION": chosen,
+        }
+        keys = self._service.policy.keys
+        if keys.get(EXAMPLE_ACCESS_KEY_ID) == EXAMPLE_SECRET_ACCESS_KEY:
+            env["AWS_ACCESS_KEY_ID"] = EXAMPLE_ACCESS_KEY_ID
+            env["AWS_SECRET_ACCESS_KEY"] = EXAMPLE_SECRET_ACCESS_KEY
+        return env
 
     @property
     def port(self) -> int:
@@ -284,18 +335,16 @@ class Emulator:
 
     # -- the server ---------------------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, sock: socket.socket) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:
             try:
                 self._server = loop.run_until_complete(
-                    asyncio.start_server(
-                        self._serve_connection, self._host, self._port, limit=MAX_HEAD_BYTES, backlog=1024
-                    )
+                    asyncio.start_server(self._serve_connection, sock=sock, limit=MAX_HEAD_BYTES)
                 )
-                self._bound_port = self._server.sockets[0].getsockname()[1]
             except OSError as exc:
+                sock.close()
                 self._startup_error = exc
                 return
             finally:
@@ -322,12 +371,12 @@ class Emulator:
         with self._lock:
             return self._faults.popleft() if self._faults else None
 
-    def _next_request_id(self, head: RequestHead, body: bytes) -> str:
+    def _next_request_id(self, method: str, target: str, body: bytes) -> str:
         with self._lock:
             self._sequence += 1
             sequence = self._sequence
         # Deterministic for a given sequence of requests, unique within one emulator.
-        digest = hashlib.sha256(f"{sequence}\n{head.method} {head.target}\n".encode() + body).digest()
+        digest = hashlib.sha256(f"{sequence}\n{method} {target}\n".encode() + body).digest()
         return str(uuid.UUID(bytes=digest[:16], version=4))
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -336,13 +385,13 @@ class Emulator:
         self._connections.add(task)
         self._accepted += 1
         graceful = False
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         try:
-            keep_alive = True
-            while keep_alive:
-                keep_alive = await self._serve_one(reader, writer)
+            while await self._serve_one(conn, reader, writer):
+                conn.start_next_cycle()
             graceful = True
-        except (ConnectionError, asyncio.IncompleteReadError, OSError):
-            pass  # the client went away: nothing to answer
+        except (ConnectionError, OSError, h11.ProtocolError):
+            pass  # the client went away or broke the protocol mid-response: nothing to answer
         except asyncio.CancelledError:
             # Only close() cancels these tasks. Ending normally rather than as cancelled keeps asyncio's
             # stream callback (which calls task.exception()) from logging a spurious error on 3.10/3.11.
@@ -357,39 +406,61 @@ class Emulator:
         finally:
             self._connections.discard(task)
 
-    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def _serve_one(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         """Serve one request on the connection; return whether the connection may serve another."""
         try:
-            raw_head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _IDLE_TIMEOUT)
-        except asyncio.IncompleteReadError:
-            return False  # the client closed the connection between requests
-        except asyncio.LimitOverrunError:
-            await self._write_reply(writer, _plain_error(431, "request head larger than 64 KiB"))
-            return False
+            event = await _next_event(conn, reader, _IDLE_TIMEOUT)
         except asyncio.TimeoutError:
             return False
-        received_at = time.monotonic()
-        try:
-            head = parse_head(raw_head)
-            if (head.get("expect") or "").lower() == "100-continue":
-                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            body = await asyncio.wait_for(_read_body(head, reader), _REQUEST_TIMEOUT)
-        except asyncio.LimitOverrunError:
-            await self._write_reply(writer, _plain_error(400, "chunk size line longer than 64 KiB"))
+        except h11.RemoteProtocolError as exc:
+            await _write_unreadable(
+                writer, exc.error_status_hint, f"malformed request line or headers: {exc}"
+            )
             return False
-        except MalformedRequestError as exc:
-            await self._write_reply(writer, _plain_error(exc.status, str(exc)))
+        if not isinstance(event, h11.Request):
+            return False  # the client closed the connection between requests
+        received_at = time.monotonic()
+        if event.http_version not in (b"1.0", b"1.1"):
+            version = event.http_version.decode("ascii", "replace")
+            await _write_unreadable(writer, 505, f"unsupported protocol version HTTP/{version}")
+            return False
+        method = event.method.decode("ascii")
+        target = event.target.decode("latin-1")
+        headers = tuple(
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers.raw_items()
+        )
+        length = fold(headers).get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            # Refused before reading it, as the service does.
+            message = f"request body of {length} bytes is over the limit of {MAX_BODY_BYTES}"
+            await _write_unreadable(writer, 413, message)
+            return False
+        if conn.they_are_waiting_for_100_continue:
+            writer.write(
+                conn.send(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")) or b""
+            )
+        try:
+            body = await asyncio.wait_for(_read_body(conn, reader), _REQUEST_TIMEOUT)
+        except h11.RemoteProtocolError as exc:
+            await _write_unreadable(writer, exc.error_status_hint, f"malformed request body: {exc}")
+            return False
+        except _BodyTooLargeError:
+            await _write_unreadable(
+                writer, 413, f"chunked request body over the limit of {MAX_BODY_BYTES} bytes"
+            )
             return False
         except asyncio.TimeoutError:
             return False
 
         now = self.now()
-        request_id = self._next_request_id(head, body)
+        request_id = self._next_request_id(method, target, body)
         try:
             outcome = self._service.handle(
-                head.method,
-                head.target,
-                head.headers,
+                method,
+                target,
+                headers,
                 body,
                 now=now,
                 request_id=request_id,
@@ -397,14 +468,14 @@ class Emulator:
                 pace=self.pace,
             )
         except Exception as exc:  # a bug in the emulator: answer 500 like a service would, and say why
-            logger.exception("emulator error while handling %s %s", head.method, head.target)
+            logger.exception("emulator error while handling %s %s", method, target)
             message = f"emulator error: {type(exc).__name__}: {exc}"
             error = ServiceError(500, "InternalServerException", message)
             outcome = Outcome(error_reply(error, request_id, now), 500, None, None, error.name)
         record = RecordedRequest(
-            head.method,
-            head.target,
-            head.headers,
+            method,
+            target,
+            headers,
             body,
             outcome.status,
             request_id,
@@ -412,35 +483,37 @@ class Emulator:
             outcome.error_name,
             outcome.fault,
             received_at,
+            outcome.operation.name if outcome.operation is not None else None,
+            outcome.identity.scheme if outcome.identity is not None else None,
         )
         with self._lock:
             self._requests.append(record)
         logger.info(
             "%s %s -> %d%s%s",
-            head.method,
-            head.target.partition("?")[0],
+            method,
+            target.partition("?")[0],
             outcome.status,
             f" {outcome.error_name}" if outcome.error_name else "",
             f" [fault {outcome.fault.to_header()}]" if outcome.fault else "",
         )
         response = outcome.response
         if isinstance(response, Reply):
-            await self._write_reply(writer, response)
-            return head.keep_alive and not response.close
-        return await self._play(reader, writer, response) and head.keep_alive
+            reply_headers = (
+                (*response.headers, ("Connection", "close")) if response.close else response.headers
+            )
+            writer.write(conn.send(_response(response.status, reply_headers)) or b"")
+            writer.write(conn.send(h11.Data(data=response.body)) or b"")
+            writer.write(conn.send(h11.EndOfMessage()) or b"")
+            await writer.drain()
+            return not response.close and _reusable(conn)
+        return await self._play(conn, reader, writer, response) and _reusable(conn)
 
-    @staticmethod
-    async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
-        headers = (*reply.headers, ("Connection", "close")) if reply.close else reply.headers
-        writer.write(response_head(reply.status, headers) + reply.body)
-        await writer.drain()
-
-    async def _play(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, plan: Plan) -> bool:
+    async def _play(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, plan: Plan
+    ) -> bool:
         """Play a response plan (see :mod:`.plan`); return False when the connection must close."""
-        writer.write(response_head(plan.status, plan.headers))
-        out: _ChunkedWriter | _RawWriter = (
-            _ChunkedWriter(writer, self._http_chunk_size) if plan.streamed else _RawWriter(writer)
-        )
+        writer.write(conn.send(_response(plan.status, plan.headers)) or b"")
+        out = _BodyWriter(conn, writer, self._http_chunk_size if plan.streamed else None)
         for step in plan.steps:
             if isinstance(step, Send):
                 await out.send(step.data)
@@ -448,7 +521,7 @@ class Emulator:
                 await out.flush()
             elif isinstance(step, Pause):
                 await out.flush()
-                if not await _pause(reader, step.seconds):
+                if not await _pause(conn, reader, step.seconds):
                     return False  # the client hung up: stop streaming to nobody
             elif isinstance(step, End):
                 await out.finish()
@@ -459,57 +532,86 @@ class Emulator:
         return True
 
 
-class _RawWriter:
-    """Writes a body whose length the head announced: the bytes as they are."""
-
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
-        self._writer = writer
-
-    async def send(self, data: bytes) -> None:
-        self._writer.write(data)
-        await self._writer.drain()
-
-    async def flush(self) -> None:
-        await self._writer.drain()
-
-    async def finish(self) -> None:
-        await self._writer.drain()
-
-    async def abandon(self) -> None:
-        await self._writer.drain()
-        self._writer.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._writer.wait_closed(), _SHUTDOWN_TIMEOUT)
+class EmulatorStartError(OSError):
+    """The emulator could not start listening: the message says where and why (one line)."""
 
 
-class _ChunkedWriter:
-    """Writes a chunked body: one HTTP chunk per ``send`` or, with ``size``, re-chunked in ``size`` pieces."""
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (0: a free port); :class:`EmulatorStartError` if not."""
+    where = f"{host}:{port}"
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise EmulatorStartError(f"the emulator cannot listen on {where}: a port is a number from 0 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as exc:
+        raise EmulatorStartError(f"the emulator cannot listen on {where}: unknown host ({exc})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name == "posix":  # lets a restarted emulator reuse a port in TIME_WAIT, as asyncio does
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        reason_text = exc.strerror or str(exc)
+        raise EmulatorStartError(f"the emulator could not listen on {where}: {reason_text}") from None
+    return sock
 
-    def __init__(self, writer: asyncio.StreamWriter, size: int | None) -> None:
+
+def _recording(replay: str | os.PathLike[str] | bytes | Recording | None) -> Recording | None:
+    if replay is None or isinstance(replay, Recording):
+        return replay
+    if isinstance(replay, bytes | bytearray):
+        return read_recording(bytes(replay))
+    return load_recording(replay)
+
+
+class _BodyError(Exception):
+    pass
+
+
+class _BodyTooLargeError(_BodyError):
+    """A chunked request body went over MAX_BODY_BYTES."""
+
+
+class _BodyWriter:
+    """Writes a response body through h11: one HTTP chunk per ``send`` (h11 frames it by the head's
+    Transfer-Encoding or Content-Length) or, with ``size``, re-chunked in ``size`` pieces so that frames
+    straddle chunks."""
+
+    def __init__(self, conn: h11.Connection, writer: asyncio.StreamWriter, size: int | None) -> None:
+        self._conn = conn
         self._writer = writer
         self._size = size
         self._pending = bytearray()
 
+    def _write(self, data: bytes) -> None:
+        if data:
+            self._writer.write(self._conn.send(h11.Data(data=data)) or b"")
+
     async def send(self, data: bytes) -> None:
         if self._size is None:
-            self._writer.write(chunk(data))
+            self._write(data)
         else:
             self._pending += data
             while len(self._pending) >= self._size:
-                self._writer.write(chunk(bytes(self._pending[: self._size])))
+                self._write(bytes(self._pending[: self._size]))
                 del self._pending[: self._size]
         await self._writer.drain()
 
     async def flush(self) -> None:
         if self._pending:
-            self._writer.write(chunk(bytes(self._pending)))
+            self._write(bytes(self._pending))
             self._pending.clear()
         await self._writer.drain()
 
     async def finish(self) -> None:
-        """End the body properly (the last, empty chunk)."""
+        """End the body properly (the last, empty chunk when chunked)."""
         await self.flush()
-        self._writer.write(LAST_CHUNK)
+        self._writer.write(self._conn.send(h11.EndOfMessage()) or b"")
         await self._writer.drain()
 
     async def abandon(self) -> None:
@@ -520,45 +622,68 @@ class _ChunkedWriter:
             await asyncio.wait_for(self._writer.wait_closed(), _SHUTDOWN_TIMEOUT)
 
 
-async def _pause(reader: asyncio.StreamReader, seconds: float) -> bool:
-    """Wait ``seconds`` mid-response; False as soon as the client hangs up (its side reads as EOF).
-
-    Watching the socket while waiting is what lets a paced or stalled stream notice a client that closed
-    early at once, instead of at its next write.
-    """
-    try:
-        return await asyncio.wait_for(reader.read(1), seconds) != b""
-    except asyncio.TimeoutError:
-        return True
+def _response(status: int, headers: tuple[tuple[str, str], ...]) -> h11.Response:
+    return h11.Response(status_code=status, headers=list(headers), reason=reason(status).encode("ascii"))
 
 
-async def _read_body(head: RequestHead, reader: asyncio.StreamReader) -> bytes:
-    length = head.body_length()
-    if length is not None:
-        if length > MAX_BODY_BYTES:
-            limit = MAX_BODY_BYTES
-            raise MalformedRequestError(f"request body of {length} bytes is over the limit of {limit}", 413)
-        return await reader.readexactly(length) if length else b""
+def _reusable(conn: h11.Connection) -> bool:
+    """Whether both sides finished their message and the connection may carry the next request."""
+    return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+
+async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader, timeout: float) -> object:
+    """The next h11 event, reading from the socket as needed (EOF reads as ``ConnectionClosed``)."""
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        conn.receive_data(await asyncio.wait_for(reader.read(_READ_SIZE), timeout))
+
+
+async def _read_body(conn: h11.Connection, reader: asyncio.StreamReader) -> bytes:
+    """The request's body, whatever its framing (Content-Length or chunked; h11 checks the framing)."""
     parts: list[bytes] = []
     total = 0
     while True:
-        size = parse_chunk_size(await reader.readuntil(b"\r\n"))
-        if size == 0:
-            # Trailer section: header lines until a blank line.
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass
+        event = await _next_event(conn, reader, _REQUEST_TIMEOUT)
+        if isinstance(event, h11.Data):
+            total += len(event.data)
+            if total > MAX_BODY_BYTES:
+                raise _BodyTooLargeError
+            parts.append(bytes(event.data))
+        elif isinstance(event, h11.EndOfMessage):
             return b"".join(parts)
-        total += size
-        if total > MAX_BODY_BYTES:
-            limit = MAX_BODY_BYTES
-            raise MalformedRequestError(f"chunked request body over the limit of {limit} bytes", 413)
-        parts.append(await reader.readexactly(size))
-        if await reader.readexactly(2) != b"\r\n":
-            raise MalformedRequestError("chunk data not followed by CRLF")
+        else:  # ConnectionClosed mid-body
+            raise ConnectionResetError("the client closed the connection mid-request")
 
 
-def _plain_error(status: int, message: str) -> Reply:
-    """An error for a request too broken to reach the service (it gets the service's error shape anyway)."""
+async def _pause(conn: h11.Connection, reader: asyncio.StreamReader, seconds: float) -> bool:
+    """Wait ``seconds`` mid-response; False as soon as the client hangs up (its side reads as EOF).
+
+    Watching the socket while waiting is what lets a paced or stalled stream notice a client that closed
+    early at once, instead of at its next write. Bytes that arrive meanwhile (a pipelined next request)
+    are handed to h11, not lost.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            data = await asyncio.wait_for(reader.read(_READ_SIZE), left)
+        except asyncio.TimeoutError:
+            return True
+        if not data:
+            return False
+        conn.receive_data(data)
+    return True
+
+
+async def _write_unreadable(writer: asyncio.StreamWriter, status: int, message: str) -> None:
+    """Answer a request too broken to reach the service (it gets the service's error shape anyway), then
+    the connection closes. Written by hand: h11 will not send for a request it could not parse."""
     name = "ValidationException" if status in (400, 413) else "MalformedRequestError"
     error = ServiceError(status, name, message, close=True)
-    return error_reply(error, "00000000-0000-0000-0000-000000000000", time.time())
+    reply = error_reply(error, "00000000-0000-0000-0000-000000000000", time.time())
+    lines = [f"HTTP/1.1 {reply.status} {reason(reply.status)}"]
+    lines += [f"{key}: {value}" for key, value in (*reply.headers, ("Connection", "close"))]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body)
+    await writer.drain()

@@ -33,12 +33,13 @@ from client.operations import (
 )
 
 from .answers import answer_events, family_answer, native_body
-from .auth import AuthPolicy, authenticate
+from .auth import AuthPolicy, Identity, authenticate
 from .converse import converse_answer, converse_prompt
 from .faults import FAULT_HEADER, Fault, FaultKind, FaultSyntaxError, parse_fault
 from .frames import chunk_frame, error_frame, event_frame, exception_frame, oversized_frame
 from .headers import fold
 from .plan import Plan, body_steps, stream_steps
+from .replay import Recording
 from .replies import Reply, ServiceError, bad_gateway_reply, error_reply, http_date
 from .validation import Invocation, validate
 
@@ -71,6 +72,8 @@ class Outcome:
     fault: Fault | None = None
     error_name: str | None = None
     operation: Operation | None = None
+    #: How the request authenticated (``None`` when it did not).
+    identity: Identity | None = None
 
 
 def _json_bytes(value: object) -> bytes:
@@ -82,7 +85,8 @@ class Service:
 
     ``chunk_count`` overrides how many text chunks each answer has (``None``: the model's natural length);
     ``allow_fault_header`` lets requests ask for a fault with ``X-Emulator-Fault``; ``strict`` adds the
-    validation rules whose service behaviour is not documented.
+    validation rules whose service behaviour is not documented; ``replay`` answers every stream request
+    (after authentication and validation) with a recorded stream's frames instead of the model's.
     """
 
     def __init__(
@@ -92,9 +96,16 @@ class Service:
         chunk_count: int | None = None,
         allow_fault_header: bool = True,
         strict: bool = False,
+        replay: Recording | None = None,
     ) -> None:
         self.policy = policy
         self.strict = strict
+        self.replay = replay
+        self._replayed = (
+            _Answer(replay.pieces, replay.event_types, None, (("Content-Type", EVENTSTREAM_CONTENT_TYPE),))
+            if replay is not None
+            else None
+        )
         self.chunk_count = chunk_count
         self.allow_fault_header = allow_fault_header
         self._cache: dict[tuple[str, str, bytes], _Answer] = {}
@@ -115,8 +126,9 @@ class Service:
         lowered = fold(headers)
         model_id: str | None = None
         op: Operation | None = None
+        identity: Identity | None = None
         try:
-            authenticate(
+            identity = authenticate(
                 method,
                 target,
                 headers,
@@ -138,12 +150,12 @@ class Service:
             invocation = validate(op, model_id, lowered, body, strict=self.strict)
         except ServiceError as error:
             reply = error_reply(error, request_id, now)
-            return Outcome(reply, reply.status, model_id, None, error.name, op)
+            return Outcome(reply, reply.status, model_id, None, error.name, op, identity)
 
         fault = header_fault if header_fault is not None else take_fault()
         if fault is not None and fault.kind.before_stream:
             reply = self._fault_reply(fault, request_id, now)
-            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op)
+            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op, identity)
         answer = self._answer(invocation)
         head = (("Date", http_date(now)), (REQUEST_ID, request_id), *answer.headers)
         if op.streaming:
@@ -155,15 +167,15 @@ class Service:
                 pace=pace,
             )
             head = (*head, ("Transfer-Encoding", "chunked"))
-            return Outcome(Plan(200, head, steps, True, fault), 200, model_id, fault, None, op)
+            return Outcome(Plan(200, head, steps, True, fault), 200, model_id, fault, None, op, identity)
         if fault is not None and fault.kind in (FaultKind.EXCEPTION, FaultKind.ERROR):
             # A one-piece answer has no stream to carry an exception: it becomes the HTTP error it stands for.
             reply = error_reply(_as_http_error(fault), request_id, now)
-            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op)
+            return Outcome(reply, reply.status, model_id, fault, reply.error_name, op, identity)
         assert answer.body is not None
         sent, steps = body_steps(answer.body, fault)
         head = (*head, ("Content-Length", str(len(sent))))
-        return Outcome(Plan(200, head, steps, False, fault), 200, model_id, fault, None, op)
+        return Outcome(Plan(200, head, steps, False, fault), 200, model_id, fault, None, op, identity)
 
     def _header_fault(self, lowered: dict[str, str]) -> Fault | None:
         text = lowered.get(FAULT_HEADER.lower())
@@ -177,6 +189,11 @@ class Service:
     # -- answers, one builder per operation ----------------------------------------------------------------
 
     def _answer(self, invocation: Invocation) -> _Answer:
+        if self._replayed is not None and invocation.operation.streaming:
+            replayed = self._replayed
+            return _Answer(
+                replayed.frames, replayed.event_types, None, (*replayed.headers, *_echoed(invocation))
+            )
         key = (invocation.operation.name, invocation.model_id, invocation.body)
         cached = self._cache.get(key)
         if cached is None:
