@@ -312,7 +312,10 @@ class Controller:
                 "FAIL",
                 f"{len(window)} requests reached the emulator, expected {expected_requests}",
             )
-        answers = [self._replay(request) for request in window]
+        try:
+            answers = [self._replay(request) for request in window]
+        except (httpx.HTTPError, RuntimeError, ValueError, KeyError, eventstream.DecodeError) as exc:
+            return OpRow(self._client, op, "FAIL", f"could not read the emulator's answer: {exc!r}")
         difference = _compare(result, answers)
         if difference:
             return OpRow(self._client, op, "FAIL", difference)
