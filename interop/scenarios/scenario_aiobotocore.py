@@ -14,7 +14,7 @@ import botocore.exceptions
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
-from interop.scenarios.harness import MODEL_ID, TOOL_PROMPT, TOOL_RESULT, Harness, main
+from interop.scenarios.harness import MODEL_ID, NOVA_MODEL_ID, TOOL_PROMPT, TOOL_RESULT, Harness, main
 from interop.scenarios.shapes import (
     ANTHROPIC_BODY,
     CONVERSE_MESSAGES,
@@ -66,6 +66,12 @@ async def _run(h: Harness) -> None:
             async for event in response["stream"]:
                 converse_event(op, event, tools)
 
+        with h.op("converse, Amazon Nova", echo=PROMPT) as op:
+            answer = await client.converse(
+                modelId=NOVA_MODEL_ID, messages=CONVERSE_MESSAGES, inferenceConfig=inference
+            )
+            converse_answer(op, answer)
+
         with h.op("count_tokens") as op:
             counted = await client.count_tokens(
                 modelId=MODEL_ID, input={"converse": {"messages": CONVERSE_MESSAGES}}
@@ -108,6 +114,17 @@ async def _run(h: Harness) -> None:
                     inferenceConfig=inference,
                 )
                 converse_answer(op, answer)
+
+        with h.op("converse_stream, toolUse") as op:
+            response = await client.converse_stream(
+                modelId=MODEL_ID, messages=tool_messages, toolConfig=TOOL_CONFIG, inferenceConfig=inference
+            )
+            tools = {}
+            async for event in response["stream"]:
+                converse_event(op, event, tools)
+            for _, (name, arguments) in sorted(tools.items()):
+                op.tool_call(name, arguments)
+            op.check(bool(tools), "no toolUse block in the stream")
 
 
 def run(h: Harness) -> None:
