@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError, EventStreamError
 import client
 from client.cli import build_body
 from client.emulator import EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY, Emulator, Fault, FaultKind
-from client.families import family_of
+from client.families import family_of, parse_chunk
 from sigv4 import Credentials
 
 MODELS = (
@@ -149,3 +149,29 @@ def test_boto3_sees_the_unknown_model_and_bad_signature_like_the_service(emu: Em
         wrong.invoke_model_with_response_stream(modelId=MODELS[0], body=body_for(MODELS[0]))
     assert bad.value.response["Error"]["Code"] == "InvalidSignatureException"
     assert "The Canonical String for this request should have been" in bad.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("model_id", MODELS)
+def test_invoke_model_and_converse_agree_with_the_stream(emu: Emulator, model_id: str) -> None:
+    """The CLI's body through InvokeModel, its stream and Converse: one text, cut at 40 tokens."""
+    bedrock = boto3_client(emu)
+    body = body_for(model_id)
+    family = family_of(model_id)
+    streamed = "".join(
+        parse_chunk(family, json.loads(event["chunk"]["bytes"])).text
+        for event in bedrock.invoke_model_with_response_stream(modelId=model_id, body=body)["body"]
+    )
+    invoked = bedrock.invoke_model(modelId=model_id, body=body)
+    assert invoked["contentType"] == "application/json"
+    native = json.loads(invoked["body"].read())
+    assert streamed in json.dumps(native, ensure_ascii=False).replace('\\"', '"')
+    answer = bedrock.converse(
+        modelId=model_id,
+        messages=[{"role": "user", "content": [{"text": f"Which family is {model_id}?"}]}],
+        inferenceConfig={"maxTokens": 40},
+    )
+    assert answer["output"]["message"]["content"][0]["text"] == streamed
+    tokens = bedrock.count_tokens(modelId=model_id, input={"invokeModel": {"body": body.encode()}})[
+        "inputTokens"
+    ]
+    assert tokens == answer["usage"]["inputTokens"]

@@ -44,7 +44,7 @@ NATIVE: dict[str, dict[str, Any]] = {
     "mistral.mistral-7b-instruct-v0:2": {"prompt": f"<s>[INST] {PROMPT} [/INST]", "max_tokens": 200},
     "cohere.command-r-v1:0": {"message": PROMPT, "max_tokens": 200},
 }
-WEATHER_TOOL = {
+WEATHER_TOOL: dict[str, Any] = {
     "toolSpec": {
         "name": "get_weather",
         "description": "The weather in a city",
@@ -515,3 +515,39 @@ def test_requests_are_recorded_decoded(fresh: Emulator) -> None:
     authorization = dict(record.safe_headers)["Authorization"]
     assert authorization == "<redacted>"
     assert "Signature=" not in repr(record)
+
+
+def test_claude_native_tool_use_and_thinking_through_invoke(emu: Emulator) -> None:
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 300,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "tools": [{"name": "get_weather", "input_schema": WEATHER_TOOL["toolSpec"]["inputSchema"]["json"]}],
+        "messages": [{"role": "user", "content": "Paris weather via get_weather"}],
+    }
+    bedrock = boto(emu)
+    native = json.loads(bedrock.invoke_model(modelId=CLAUDE, body=json.dumps(body))["body"].read())
+    assert native["stop_reason"] == "tool_use"
+    thinking, tool_use = native["content"]
+    assert thinking["type"] == "thinking" and thinking["signature"]
+    assert tool_use["type"] == "tool_use" and tool_use["name"] == "get_weather"
+    stream = bedrock.invoke_model_with_response_stream(modelId=CLAUDE, body=json.dumps(body))["body"]
+    events = [json.loads(event["chunk"]["bytes"]) for event in stream]
+    deltas = [e["delta"] for e in events if e["type"] == "content_block_delta"]
+    fragments = [d["partial_json"] for d in deltas if d["type"] == "input_json_delta"]
+    assert len(fragments) >= 2 and json.loads("".join(fragments)) == tool_use["input"]
+    assert [d["signature"] for d in deltas if d["type"] == "signature_delta"] == [thinking["signature"]]
+    assert events[-2]["delta"]["stop_reason"] == "tool_use"
+    usage = events[-2]["usage"]["output_tokens"]
+    assert usage == native["usage"]["output_tokens"]
+
+
+def test_count_tokens_refuses_a_converse_input_that_is_not_a_structure(emu: Emulator) -> None:
+    response = post(emu, CLAUDE, "count-tokens", {"input": {"converse": [1]}})
+    assert response.status_code == 400 and "input.converse" in response.json()["message"]
+
+
+def test_recent_models_are_served(emu: Emulator) -> None:
+    for model_id in ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "global.amazon.nova-2-lite-v1:0"):
+        answer = boto(emu).converse(modelId=model_id, messages=[user("hi")])
+        assert answer["output"]["message"]["content"][0]["text"].startswith("You asked: hi")

@@ -177,3 +177,44 @@ def test_anthropic_sdk_async(emu: Emulator) -> None:
 
     created, streamed = anyio.run(main)
     assert created == streamed == EXPECTED
+
+
+def test_anthropic_sdk_tool_use_round_trip_with_thinking(emu: Emulator) -> None:
+    sdk = _anthropic_client(emu)
+    tools = [
+        {
+            "name": "get_weather",
+            "description": "The weather in a city",
+            "input_schema": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        }
+    ]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Paris? Use get_weather"}]
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    created = sdk.messages.create(
+        model=CLAUDE, max_tokens=500, messages=messages, tools=tools, thinking=thinking
+    )
+    assert created.stop_reason == "tool_use"
+    assert [block.type for block in created.content] == ["thinking", "tool_use"]
+    with sdk.messages.stream(
+        model=CLAUDE, max_tokens=500, messages=messages, tools=tools, thinking=thinking
+    ) as stream:
+        streamed = stream.get_final_message()
+    assert (
+        streamed.content[1].input == created.content[1].input == {"city": "Weather in Paris? Use get_weather"}
+    )
+    assert streamed.content[0].signature == created.content[0].signature
+    tool_use = created.content[1]
+    messages += [
+        {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in created.content]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "Sunny, 21 C"}],
+        },
+    ]
+    answer = sdk.messages.create(model=CLAUDE, max_tokens=500, messages=messages, tools=tools)
+    assert answer.stop_reason == "end_turn"
+    assert "Sunny, 21 C" in answer.content[0].text

@@ -551,3 +551,15 @@ def test_counts_sit_where_the_recorded_streams_put_them() -> None:
     totals = [event["totalOutputTextTokenCount"] for event in events]
     assert totals == [None] * (len(events) - 1) + [len(events)]
     assert {event["index"] for event in events} == {0}
+
+
+@pytest.mark.parametrize("key", ["maxTokens", "max_new_tokens"])
+def test_nova_takes_both_spellings_of_its_limit(key: str) -> None:
+    # The CLI (and Nova's current guide) write maxTokens; Nova's first schema wrote max_new_tokens.
+    request = {"messages": [{"role": "user", "content": [{"text": PROMPT}]}], "inferenceConfig": {key: 3}}
+    validate_request(Family.NOVA, json.dumps(request).encode())
+    events = answer_events(Family.NOVA, "amazon.nova-lite-v1:0", request)
+    assert events[-2]["messageStop"]["stopReason"] == "max_tokens"
+    assert "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e) == (
+        "You asked: Describe"
+    )

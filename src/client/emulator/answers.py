@@ -15,18 +15,19 @@ the tables at the end, one row per family.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from client.families import METRICS_KEY, Family
 
+from .blocks import Block, Tool, choose_tool, reasoning_block, tool_use_block
 from .catalogue import model_label
 from .prompts import max_tokens, prompt_text
+from .seeds import request_seed, token, uuid_from
 
 __all__ = [
     "Answer",
@@ -35,29 +36,12 @@ __all__ = [
     "compose",
     "family_answer",
     "native_body",
-    "request_seed",
-    "token",
 ]
 
 _CONTINUATION = (
     "and", "the", "stream", "keeps", "flowing", "frame", "after", "frame", "with", "every", "event",
     "carrying", "a", "few", "more", "words", "of", "this", "deterministic", "emulated", "answer",
 )  # fmt: skip
-_ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def request_seed(model_id: str, request: Mapping[str, Any]) -> bytes:
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
-    return hashlib.sha256(f"{model_id}\n{canonical}".encode("utf-8", "surrogatepass")).digest()
-
-
-def token(seed: bytes, salt: bytes, length: int) -> str:
-    digest = hashlib.sha256(salt + seed).digest()
-    return "".join(_ID_ALPHABET[byte % len(_ID_ALPHABET)] for byte in digest[:length])
-
-
-def _uuid(seed: bytes, salt: bytes) -> str:
-    return str(uuid.UUID(bytes=hashlib.sha256(salt + seed).digest()[:16], version=4))
 
 
 def _answer_words(model_id: str, prompt: str) -> list[str]:
@@ -142,6 +126,7 @@ def _anthropic_events(model_id: str, request: Mapping[str, Any], answer: Answer)
             }
         )
         return events
+    blocks, stop, answer = _anthropic_blocks(request, answer)
     message: dict[str, Any] = {
         "id": _anthropic_message_id(answer),
         "type": "message",
@@ -152,16 +137,18 @@ def _anthropic_events(model_id: str, request: Mapping[str, Any], answer: Answer)
         "stop_sequence": None,
         "usage": {"input_tokens": answer.input_tokens, "output_tokens": 1},
     }
-    events = [
-        {"type": "message_start", "message": message},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-    ]
-    events.extend(
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
-        for piece in answer.pieces
-    )
-    stop = "max_tokens" if answer.truncated else "end_turn"
-    events.append({"type": "content_block_stop", "index": 0})
+    events = [{"type": "message_start", "message": message}]
+    for index, block in enumerate(blocks):
+        start, delta_of = _ANTHROPIC_STREAMED[block.kind]
+        events.append({"type": "content_block_start", "index": index, "content_block": start(block)})
+        events.extend(
+            {"type": "content_block_delta", "index": index, "delta": delta_of(piece)}
+            for piece in block.pieces
+        )
+        if block.kind == "reasoning":
+            signature = {"type": "signature_delta", "signature": block.signature}
+            events.append({"type": "content_block_delta", "index": index, "delta": signature})
+        events.append({"type": "content_block_stop", "index": index})
     events.append(
         {
             "type": "message_delta",
@@ -171,6 +158,75 @@ def _anthropic_events(model_id: str, request: Mapping[str, Any], answer: Answer)
     )
     events.append({"type": "message_stop", METRICS_KEY: answer.metrics})
     return events
+
+
+# Claude's Messages API, per block kind: its content_block_start block, and a piece's delta.
+_ANTHROPIC_STREAMED: dict[str, tuple[Callable[[Block], dict[str, Any]], Callable[[str], dict[str, Any]]]] = {
+    "text": (lambda block: {"type": "text", "text": ""}, lambda piece: {"type": "text_delta", "text": piece}),
+    "reasoning": (
+        lambda block: {"type": "thinking", "thinking": ""},
+        lambda piece: {"type": "thinking_delta", "thinking": piece},
+    ),
+    "toolUse": (
+        lambda block: {"type": "tool_use", "id": block.tool_use_id, "name": block.name, "input": {}},
+        lambda piece: {"type": "input_json_delta", "partial_json": piece},
+    ),
+}
+
+
+def _anthropic_content(block: Block) -> dict[str, Any]:
+    if block.kind == "text":
+        return {"type": "text", "text": "".join(block.pieces)}
+    if block.kind == "reasoning":
+        return {"type": "thinking", "thinking": "".join(block.pieces), "signature": block.signature}
+    return {"type": "tool_use", "id": block.tool_use_id, "name": block.name, "input": block.input}
+
+
+def _anthropic_blocks(request: Mapping[str, Any], answer: Answer) -> tuple[list[Block], str, Answer]:
+    """Claude's answer blocks for a Messages body: thinking when ``thinking`` is enabled, then a tool call
+    when ``tools`` offers one the prompt names (or ``tool_choice`` forces one), else the text; with the stop
+    reason, and the answer with its output tokens counting every block."""
+    prompt = prompt_text(Family.ANTHROPIC, request)
+    blocks: list[Block] = []
+    thinking = request.get("thinking")
+    if isinstance(thinking, Mapping) and thinking.get("type") == "enabled":
+        blocks.append(reasoning_block(prompt, answer.seed))
+    tool = _anthropic_tool(request, prompt)
+    if tool is not None:
+        blocks.append(tool_use_block(tool, prompt, answer.seed, id_prefix="toolu_bdrk_01"))
+        stop = "tool_use"
+    else:
+        blocks.append(Block("text", tuple(answer.pieces)))
+        stop = "max_tokens" if answer.truncated else "end_turn"
+    if len(blocks) > 1 or tool is not None:
+        output = sum(len(block.pieces) for block in blocks if block.kind != "text")
+        output += answer.output_tokens if tool is None else 0
+        answer = dataclasses.replace(answer, output_tokens=output)
+    return blocks, stop, answer
+
+
+def _anthropic_tool(request: Mapping[str, Any], prompt: str) -> Tool | None:
+    offered = request.get("tools")
+    if not isinstance(offered, list) or not offered:
+        return None
+    messages = request.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    content = last.get("content") if isinstance(last, Mapping) else None
+    if isinstance(content, list) and any(
+        isinstance(block, Mapping) and block.get("type") == "tool_result" for block in content
+    ):
+        return None  # a tool's result is answered with text
+    tools = [
+        Tool(str(tool.get("name", "")), tool.get("input_schema"))
+        for tool in offered
+        if isinstance(tool, Mapping) and tool.get("name")
+    ]
+    raw_choice = request.get("tool_choice")
+    choice: Mapping[str, Any] = raw_choice if isinstance(raw_choice, Mapping) else {}
+    if choice.get("type") == "none":
+        return None
+    forced = choice.get("name") if choice.get("type") == "tool" else None
+    return choose_tool(tools, prompt, forced=forced, any_tool=choice.get("type") == "any")
 
 
 def _nova_events(answer: Answer) -> list[dict[str, Any]]:
@@ -263,9 +319,9 @@ def _cohere_response(request: Mapping[str, Any], answer: Answer) -> dict[str, An
     history.append({"role": "USER", "message": message if isinstance(message, str) else ""})
     history.append({"role": "CHATBOT", "message": answer.text})
     return {
-        "response_id": _uuid(answer.seed, b"cohere-response"),
+        "response_id": uuid_from(answer.seed, b"cohere-response"),
         "text": answer.text,
-        "generation_id": _uuid(answer.seed, b"cohere-generation"),
+        "generation_id": uuid_from(answer.seed, b"cohere-generation"),
         "chat_history": history,
         "finish_reason": "MAX_TOKENS" if answer.truncated else "COMPLETE",
     }
@@ -382,13 +438,14 @@ def _anthropic_body(model_id: str, request: Mapping[str, Any], answer: Answer) -
             "stop_reason": "max_tokens" if answer.truncated else "stop_sequence",
             "stop": None if answer.truncated else "\n\nHuman:",
         }
+    blocks, stop, answer = _anthropic_blocks(request, answer)
     return {
         "id": _anthropic_message_id(answer),
         "type": "message",
         "role": "assistant",
         "model": _anthropic_model_name(model_id),
-        "content": [{"type": "text", "text": answer.text}],
-        "stop_reason": "max_tokens" if answer.truncated else "end_turn",
+        "content": [_anthropic_content(block) for block in blocks],
+        "stop_reason": stop,
         "stop_sequence": None,
         "usage": {"input_tokens": answer.input_tokens, "output_tokens": answer.output_tokens},
     }

@@ -20,8 +20,6 @@ The stream always ends with ``messageStop`` then ``metadata`` (usage with ``tota
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -31,9 +29,11 @@ from typing import Any
 from client.families import Family
 from client.operations import CONVERSE_STREAM
 
-from .answers import Answer, compose, native_body, request_seed, token
+from .answers import Answer, compose, native_body
+from .blocks import Block, Tool, choose_tool, reasoning_block, tool_use_block
 from .bodies import InvalidRequest, json_type, parse_json_body
 from .prompts import DEFAULT_MAX_TOKENS, normalise
+from .seeds import request_seed
 
 __all__ = [
     "ConverseAnswer",
@@ -75,8 +75,6 @@ _PROMPT_ARN = re.compile(
 )
 _LATENCIES = ("standard", "optimized")
 _SERVICE_TIERS = ("priority", "default", "flex", "reserved")
-# Bytes of tool-input JSON per streamed fragment: small, so any input arrives in several fragments.
-_FRAGMENT = 12
 
 
 def _invalid(path: str, constraint: str) -> InvalidRequest:
@@ -384,99 +382,46 @@ def _thinking_requested(request: Mapping[str, Any]) -> bool:
     return False
 
 
-def _tools(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _tools(request: Mapping[str, Any]) -> list[Tool]:
     config = request.get("toolConfig")
     if not isinstance(config, Mapping):
         return []
-    return [
-        tool["toolSpec"]
-        for tool in config.get("tools") or ()
-        if isinstance(tool, Mapping) and isinstance(tool.get("toolSpec"), Mapping)
-    ]
+    tools: list[Tool] = []
+    for tool in config.get("tools") or ():
+        spec = tool.get("toolSpec") if isinstance(tool, Mapping) else None
+        if isinstance(spec, Mapping):
+            schema = spec.get("inputSchema")
+            tools.append(
+                Tool(str(spec.get("name", "")), schema.get("json") if isinstance(schema, Mapping) else None)
+            )
+    return tools
 
 
-def _chosen_tool(request: Mapping[str, Any], prompt: str) -> Mapping[str, Any] | None:
-    """The tool the model calls: forced by ``toolChoice``, or the first offered tool the prompt names."""
+def _chosen_tool(request: Mapping[str, Any], prompt: str) -> Tool | None:
+    """The tool the model calls (see :func:`.blocks.choose_tool`); none in answer to tool results."""
     tools = _tools(request)
     if not tools or any("toolResult" in block for block in _last_user(request)):
         return None
-    config = request["toolConfig"]
-    choice = config.get("toolChoice") if isinstance(config.get("toolChoice"), Mapping) else {}
-    if isinstance(choice.get("tool"), Mapping):
-        forced = [tool for tool in tools if tool.get("name") == choice["tool"].get("name")]
-        if forced:
-            return forced[0]
-    lowered = prompt.lower()
-    named = [tool for tool in tools if str(tool.get("name", "")).lower() in lowered]
-    if named:
-        return named[0]
-    return tools[0] if "any" in choice else None
+    choice = request["toolConfig"].get("toolChoice")
+    choice = choice if isinstance(choice, Mapping) else {}
+    forced = choice["tool"].get("name") if isinstance(choice.get("tool"), Mapping) else None
+    return choose_tool(tools, prompt, forced=forced, any_tool="any" in choice)
 
 
-def _sample(schema: object, prompt: str, depth: int = 0) -> Any:
-    """A value that fits a JSON schema, deterministically (strings echo the prompt)."""
-    if not isinstance(schema, Mapping) or depth > 8:
-        return prompt
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    if kind == "object" or "properties" in schema:
-        properties = schema.get("properties")
-        if not isinstance(properties, Mapping):
-            return {}
-        return {name: _sample(sub, prompt, depth + 1) for name, sub in properties.items()}
-    if kind == "array":
-        return (
-            [_sample(schema.get("items"), prompt, depth + 1)]
-            if isinstance(schema.get("items"), Mapping)
-            else []
-        )
-    if kind == "integer":
-        return int(schema.get("minimum", 1))
-    if kind == "number":
-        return float(schema.get("minimum", 1.5))
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    return prompt
-
-
-def _fragments(text: str) -> list[str]:
-    """``text`` cut into small pieces: at least two whenever it has two characters."""
-    if len(text) < 2:
-        return [text]
-    size = min(_FRAGMENT, max(1, len(text) // 2))
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-@dataclass(frozen=True)
-class _Block:
-    """One content block of the answer: ``text``, ``reasoning`` or ``toolUse``, with its streamed pieces."""
-
-    kind: str
-    pieces: tuple[str, ...]
-    signature: str = ""
-    tool_use_id: str = ""
-    name: str = ""
-    input: Any = None
-
-    def content(self) -> dict[str, Any]:
-        if self.kind == "text":
-            return {"text": "".join(self.pieces)}
-        if self.kind == "reasoning":
-            text = {"text": "".join(self.pieces), "signature": self.signature}
-            return {"reasoningContent": {"reasoningText": text}}
-        return {"toolUse": {"toolUseId": self.tool_use_id, "name": self.name, "input": self.input}}
+def _content(block: Block) -> dict[str, Any]:
+    if block.kind == "text":
+        return {"text": "".join(block.pieces)}
+    if block.kind == "reasoning":
+        text = {"text": "".join(block.pieces), "signature": block.signature}
+        return {"reasoningContent": {"reasoningText": text}}
+    return {"toolUse": {"toolUseId": block.tool_use_id, "name": block.name, "input": block.input}}
 
 
 @dataclass(frozen=True)
 class ConverseAnswer:
     """A Converse answer, renderable as the Converse document or the ConverseStream events."""
 
-    blocks: tuple[_Block, ...]
+    blocks: tuple[Block, ...]
     stop_reason: str
     input_tokens: int
     output_tokens: int
@@ -509,7 +454,7 @@ class ConverseAnswer:
         """The Converse answer JSON (``ConverseResponse`` of the service model)."""
         result: dict[str, Any] = {
             "output": {
-                "message": {"role": "assistant", "content": [block.content() for block in self.blocks]}
+                "message": {"role": "assistant", "content": [_content(block) for block in self.blocks]}
             },
             "stopReason": self.stop_reason,
             "usage": self._usage(),
@@ -587,30 +532,18 @@ def converse_answer(
     config = request.get("inferenceConfig")
     limit = config.get("maxTokens", DEFAULT_MAX_TOKENS) if isinstance(config, Mapping) else DEFAULT_MAX_TOKENS
     answer: Answer = compose(model_id, prompt, limit, seed=seed, chunk_count=chunk_count)
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     output_tokens = 0
     if _thinking_requested(request):
-        thought = ["Let", "me", "think", "about", "this:", *(prompt.split() or ["the", "greeting"])]
-        pieces = tuple(word if i == 0 else " " + word for i, word in enumerate(thought))
-        signature = base64.b64encode(hashlib.sha256(b"signature" + seed).digest()).decode("ascii")
-        blocks.append(_Block("reasoning", pieces, signature=signature))
-        output_tokens += len(thought)
+        blocks.append(reasoning_block(prompt, seed))
+        output_tokens += len(blocks[-1].pieces)
     tool = _chosen_tool(request, prompt)
     if tool is not None:
-        schema = (
-            tool.get("inputSchema", {}).get("json") if isinstance(tool.get("inputSchema"), Mapping) else None
-        )
-        tool_input = _sample(schema if schema is not None else {"type": "object"}, prompt)
-        text = json.dumps(tool_input, separators=(",", ":"), ensure_ascii=False)
-        pieces = tuple(_fragments(text))
-        tool_use_id = "tooluse_" + token(seed, b"tool-use-id", 22)
-        blocks.append(
-            _Block("toolUse", pieces, tool_use_id=tool_use_id, name=str(tool["name"]), input=tool_input)
-        )
-        output_tokens += len(pieces)
+        blocks.append(tool_use_block(tool, prompt, seed, id_prefix="tooluse_"))
+        output_tokens += len(blocks[-1].pieces)
         stop_reason = "tool_use"
     else:
-        blocks.append(_Block("text", tuple(answer.pieces)))
+        blocks.append(Block("text", tuple(answer.pieces)))
         output_tokens += answer.output_tokens
         stop_reason = "max_tokens" if answer.truncated else "end_turn"
     paths = request.get("additionalModelResponseFieldPaths")

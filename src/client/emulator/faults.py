@@ -120,9 +120,11 @@ class FaultSyntaxError(ValueError):
 class Fault:
     """One injected fault.
 
-    ``after`` counts the complete chunk events sent before an in-stream fault acts (0: before the first);
-    it is clamped to the answer's length, so a large value means "at the end". ``name`` selects the error
-    (``http-error``: a name from :data:`HTTP_ERROR_STATUS`; ``exception``: one of
+    ``after`` counts the complete events (frames: ``chunk`` events, or ConverseStream's ``messageStart``,
+    ``contentBlockDelta``...) sent before an in-stream fault acts (0: before the first); it is clamped to the
+    answer's length, so a large value means "at the end". On a one-piece answer (InvokeModel, Converse,
+    CountTokens) the in-stream kinds act on the body instead (see :func:`.plan.body_steps`). ``name`` selects
+    the error (``http-error``: a name from :data:`HTTP_ERROR_STATUS`; ``exception``: one of
     :data:`STREAM_EXCEPTIONS`, upper or lower camel case). ``message`` and ``code`` override the text sent;
     ``seconds`` is a stall's length, ``size`` an oversized frame's total length in bytes. ``before`` names an
     event (``messageStop``, ``metadata``...): the fault acts just before the first frame of that event instead

@@ -6,6 +6,7 @@ or mistyped parts read as "" (prompt) or the default limit.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,16 +30,28 @@ def normalise(text: str) -> str:
 
 
 def content_text(content: object) -> str:
-    """The text of a message's content: a string, or the ``text`` members of a list of blocks joined."""
+    """The text of a message's content: a string, or its blocks' text joined.
+
+    A block's text is its ``text``, or, for a tool's result (Claude's ``{"type": "tool_result", "content":
+    ...}``, Nova's ``{"toolResult": {"content": [...]}}``), the result's own text and JSON.
+    """
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        return " ".join(
-            block["text"]
-            for block in content
-            if isinstance(block, Mapping) and isinstance(block.get("text"), str)
-        )
-    return ""
+    if not isinstance(content, list):
+        return ""
+    parts: list[str] = []
+    for block in content:
+        if not isinstance(block, Mapping):
+            continue
+        if isinstance(block.get("text"), str):
+            parts.append(block["text"])
+        elif block.get("type") == "tool_result":
+            parts.append(content_text(block.get("content")))
+        elif isinstance(block.get("toolResult"), Mapping):
+            parts.append(content_text(block["toolResult"].get("content")))
+        elif "json" in block:
+            parts.append(json.dumps(block["json"], sort_keys=True, ensure_ascii=False))
+    return " ".join(part for part in parts if part)
 
 
 def _last_user_message(messages: object) -> str:

@@ -515,7 +515,7 @@ class Emulator:
         writer.write(conn.send(_response(plan.status, plan.headers)) or b"")
         out = _BodyWriter(conn, writer, self._http_chunk_size if plan.streamed else None)
         for step in plan.steps:
-            if isinstance(step, Send):
+            if type(step) is Send:  # the common step first: one per frame
                 await out.send(step.data)
             elif isinstance(step, Flush):
                 await out.flush()
@@ -569,11 +569,7 @@ def _recording(replay: str | os.PathLike[str] | bytes | Recording | None) -> Rec
     return load_recording(replay)
 
 
-class _BodyError(Exception):
-    pass
-
-
-class _BodyTooLargeError(_BodyError):
+class _BodyTooLargeError(Exception):
     """A chunked request body went over MAX_BODY_BYTES."""
 
 

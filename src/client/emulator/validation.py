@@ -174,6 +174,11 @@ def _count_tokens_json(
                 raise InvalidRequest("input.invokeModel.body must be base64-encoded bytes") from None
             request = validate_request(family, model_body, strict=strict, model_id=model_id)
             return Invocation(op, model_id, family, request, body, Body.MODEL_JSON)
+        if not isinstance(source["converse"], dict):
+            raise InvalidRequest(
+                "1 validation error detected: Value at 'input.converse' failed to satisfy constraint: "
+                "Member must be a structure"
+            )
         request = validate_converse(source["converse"], count_tokens=True, strict=strict)
         validate_conversation(request, model_id)
     except InvalidRequest as exc:
