@@ -76,6 +76,9 @@ class WireAnswer:
     input_tokens: int | None = None
     output_tokens: int | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    # InvokeModel also states the counts in X-Amzn-Bedrock-Input/Output-Token-Count headers (some clients
+    # read those): kept to explain a difference, since they should equal the body's usage.
+    header_tokens: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -348,7 +351,17 @@ class Controller:
         response = self._http.post(request.path, content=request.body, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"the oracle answered {response.status_code}: {response.text[:200]}")
-        return read_answer(request.model_id or "", response.headers.get("content-type", ""), response.content)
+        answer = read_answer(
+            request.model_id or "", response.headers.get("content-type", ""), response.content
+        )
+        for key, header in (
+            ("input_tokens", "x-amzn-bedrock-input-token-count"),
+            ("output_tokens", "x-amzn-bedrock-output-token-count"),
+        ):
+            value = response.headers.get(header)
+            if value is not None and value.isdigit():
+                answer.header_tokens[key] = int(value)
+        return answer
 
     def _describe(self, request: RecordedRequest) -> str:
         what = f"{request.status} {request.error} to {request.method} {request.path.partition('?')[0]}"
@@ -378,6 +391,13 @@ def _compare(result: Mapping[str, Any], answers: Iterable[WireAnswer]) -> str:
         values = [getattr(answer, key) for answer in answers]
         want = sum(v for v in values if v is not None) if len(answers) > 1 else values[0]
         if got is not None and got != want:
+            headers = [answer.header_tokens.get(key) for answer in answers]
+            if len(answers) == 1 and headers[0] == got:
+                header = "X-Amzn-Bedrock-" + ("Input" if key == "input_tokens" else "Output") + "-Token-Count"
+                return (
+                    f"{key}: expected {want}, got {got}: the value of the emulator's {header} header, "
+                    f"which contradicts the usage in its body ({want})"
+                )
             return f"{key}: expected {want}, got {got}"
     calls = result.get("tool_calls")
     if calls is not None:

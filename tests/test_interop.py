@@ -22,31 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # interop/ lives at the repository's root, beside src/
     sys.path.insert(0, str(ROOT))
 
-from interop.controller import Controller, OpRow, read_answer  # noqa: E402
+from interop.controller import Controller, OpRow, WireAnswer, _compare, read_answer  # noqa: E402
 from interop.scenarios import harness, scenario_anthropic, scenario_boto3  # noqa: E402
 
 from client.emulator import Emulator  # noqa: E402
-
-# Operations the emulator cannot serve yet, with what it does wrong: strict, so a fix turns each into a
-# failure that asks for its line here to be removed.
-_TOOLS = (
-    "emulator: an Anthropic Messages body offering `tools` (InvokeModel) is answered with text and "
-    "end_turn; expected a tool_use block and stop_reason tool_use, as Converse does"
-)
-EMULATOR_GAPS: dict[str, str] = {
-    "messages.create, tool_use": _TOOLS,
-    "messages.create, tool_result": _TOOLS,  # never reached: it answers the tool_use
-}
-
-
-def _ops(names: tuple[str, ...]) -> list[Any]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=EMULATOR_GAPS[name]))
-        if name in EMULATOR_GAPS
-        else name
-        for name in names
-    ]
-
 
 ANTHROPIC_OPS = (
     "messages.create",
@@ -115,12 +94,12 @@ def _check(rows: dict[str, OpRow], op: str) -> None:
     assert row.status == "pass", f"{op}: {row.detail}"
 
 
-@pytest.mark.parametrize("op", _ops(ANTHROPIC_OPS))
+@pytest.mark.parametrize("op", ANTHROPIC_OPS)
 def test_anthropic_sdk(anthropic_rows: dict[str, OpRow], op: str) -> None:
     _check(anthropic_rows, op)
 
 
-@pytest.mark.parametrize("op", _ops(BOTO3_OPS))
+@pytest.mark.parametrize("op", BOTO3_OPS)
 def test_boto3(boto3_rows: dict[str, OpRow], op: str) -> None:
     _check(boto3_rows, op)
 
@@ -363,3 +342,12 @@ def test_run_py_reports_a_scenario_that_ends_without_saying_done(tmp_path: Path)
     assert "exited with 0 before its end" in controller.rows[0].detail
     summary = list(run.tables(controller, [mute]))[2]
     assert "FAIL: (scenario): the scenario exited with 0" in summary
+
+
+def test_a_usage_difference_that_comes_from_the_headers_says_so() -> None:
+    answer = WireAnswer(text="t", input_tokens=9, output_tokens=5, header_tokens={"output_tokens": 18})
+    assert _compare({"text": "t", "output_tokens": 5}, [answer]) == ""
+    assert _compare({"output_tokens": 7}, [answer]) == "output_tokens: expected 5, got 7"
+    difference = _compare({"output_tokens": 18}, [answer])
+    assert difference.startswith("output_tokens: expected 5, got 18: the value of the emulator's ")
+    assert "X-Amzn-Bedrock-Output-Token-Count header" in difference
