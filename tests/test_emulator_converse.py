@@ -551,3 +551,31 @@ def test_recent_models_are_served(emu: Emulator) -> None:
     for model_id in ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "global.amazon.nova-2-lite-v1:0"):
         answer = boto(emu).converse(modelId=model_id, messages=[user("hi")])
         assert answer["output"]["message"]["content"][0]["text"].startswith("You asked: hi")
+
+
+def test_invoke_model_token_headers_agree_with_a_tool_use_body() -> None:
+    # Found by the interop suite (langchain-aws ChatBedrock.bind_tools): the header states the body's count.
+    import httpx
+
+    from client.emulator import Emulator
+
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 200,
+        "tools": [{"name": "get_weather", "input_schema": {"type": "object", "properties": {}}}],
+        "messages": [{"role": "user", "content": "Use get_weather for Paris"}],
+    }
+    with Emulator(auth=False) as emu:
+        for thinking in (None, {"type": "enabled", "budget_tokens": 1024}):
+            request = body if thinking is None else {**body, "thinking": thinking}
+            response = httpx.post(
+                f"{emu.url}/model/anthropic.claude-3-7-sonnet-20250219-v1%3A0/invoke",
+                json=request,
+                timeout=10,
+            )
+            assert response.status_code == 200, response.text
+            answer = response.json()
+            assert any(block["type"] == "tool_use" for block in answer["content"])
+            usage = answer["usage"]
+            assert int(response.headers["x-amzn-bedrock-output-token-count"]) == usage["output_tokens"]
+            assert int(response.headers["x-amzn-bedrock-input-token-count"]) == usage["input_tokens"]

@@ -231,13 +231,21 @@ class Service:
 
     def _invoke(self, invocation: Invocation) -> _Answer:
         answer = family_answer(invocation.family, invocation.model_id, invocation.request, self.chunk_count)
-        body = _json_bytes(native_body(invocation.family, invocation.model_id, answer, invocation.request))
+        document = native_body(invocation.family, invocation.model_id, answer, invocation.request)
+        # The headers state the counts the body states: a body that recounted its tokens (Claude's tool-use
+        # and thinking blocks) has the last word, as clients compare the two (langchain-aws reads the header).
+        usage = document.get("usage")
+        input_tokens, output_tokens = answer.input_tokens, answer.output_tokens
+        if isinstance(usage, dict):
+            input_tokens = usage.get("input_tokens", input_tokens)
+            output_tokens = usage.get("output_tokens", output_tokens)
         headers = (
             ("Content-Type", _JSON),
             ("X-Amzn-Bedrock-Invocation-Latency", str(answer.metrics["invocationLatency"])),
-            ("X-Amzn-Bedrock-Input-Token-Count", str(answer.input_tokens)),
-            ("X-Amzn-Bedrock-Output-Token-Count", str(answer.output_tokens)),
+            ("X-Amzn-Bedrock-Input-Token-Count", str(input_tokens)),
+            ("X-Amzn-Bedrock-Output-Token-Count", str(output_tokens)),
         )
+        body = _json_bytes(document)
         return _Answer(body=body, headers=headers)
 
     def _converse(self, invocation: Invocation) -> _Answer:
