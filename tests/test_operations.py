@@ -110,3 +110,20 @@ def test_paths_round_trip_encoded_and_raw(op: Operation, model_id: str) -> None:
 )
 def test_unknown_paths_match_nothing(path: str) -> None:
     assert match_path(path) is None
+
+
+def test_every_error_row_has_its_typed_class_here_and_in_the_drop_in() -> None:
+    import client
+    from client import compat, errors
+
+    for name, row in ERRORS.items():
+        cls = getattr(client, name)
+        assert issubclass(cls, client.BedrockRuntimeError) and cls.default_error_code == name
+        assert issubclass(getattr(compat, name), compat.ClientError)
+        # The in-stream name types to the same class.
+        err = errors.error_from_exception_message(
+            {":exception-type": row.stream_name, ":message-type": "exception"},
+            b'{"message": "m"}',
+            request_id=None,
+        )
+        assert type(err) is cls
