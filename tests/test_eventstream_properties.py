@@ -13,6 +13,7 @@ import sys
 import uuid
 import zlib
 
+import pytest
 from botocore.eventstream import EventStreamBuffer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -23,8 +24,10 @@ from eventstream import (
     Decoder,
     HeaderType,
     HeaderValue,
+    InvalidLength,
     MalformedHeader,
     Message,
+    PreludeChecksumMismatch,
     Timestamp,
     TruncatedStream,
     decode,
@@ -247,7 +250,7 @@ def test_frames_and_pieces(frame: bytes, data: st.DataObject) -> None:
 
 
 @given(es.truncated_streams(message_strategy=small_messages))
-def test_truncated_streams_stop_at_the_cut_frame(case: es.TruncatedStream) -> None:
+def test_truncated_streams_stop_at_the_cut_frame(case: es.CutStream) -> None:
     decoder = Decoder()
     assert decoder.feed(case.data) == list(case.messages[: case.complete])
     if case.clean:
@@ -294,3 +297,13 @@ def test_mutated_streams_raise_only_decode_errors(data: bytes) -> None:
 @given(es.hostile_frames())
 def test_hostile_frames_raise_only_decode_errors(data: bytes) -> None:
     _decoded_prefix(data)
+
+
+def test_fix_checksums_lets_damage_through_the_crc_gates() -> None:
+    frame = bytearray(encode(Message({":event-type": "chunk"}, b"{}")))
+    frame[4:8] = struct.pack(">I", 200)  # a headers length longer than the frame
+    with pytest.raises(PreludeChecksumMismatch):
+        decode(bytes(frame))
+    with pytest.raises(InvalidLength):  # past the prelude checksum: the length check itself answers
+        decode(es.fix_checksums(frame))
+    assert all(hasattr(es, name) for name in es.__all__)

@@ -30,7 +30,7 @@ Valid input:
 
 Hostile input (what a decoder must refuse with a typed error, never a crash, a hang or a wrong message):
 
-* :func:`truncated_streams` (:class:`TruncatedStream`: a valid stream cut anywhere),
+* :func:`truncated_streams` (:class:`CutStream`: a valid stream cut anywhere),
   :func:`bit_flipped_streams` (one to eight bits flipped anywhere), :func:`mutated_streams` (a valid stream
   after one to four edits: inserted, deleted, overwritten or flipped bytes, spliced-in parts of other frames,
   duplicated runs, length fields set to hostile values -- 0, 15, 128 KiB + 1, 24 MiB + 1, 2**32 - 1 ... --
@@ -77,11 +77,11 @@ from .message import Message
 __all__ = [
     "BOUNDARY_LENGTHS",
     "MUTATIONS",
+    "CutStream",
     "Entropy",
     "Piece",
     "SplitStream",
     "Stream",
-    "TruncatedStream",
     "bit_flipped_streams",
     "build_cuts",
     "build_hostile_bytes",
@@ -164,7 +164,7 @@ class SplitStream:
 
 
 @dataclass(frozen=True, slots=True)
-class TruncatedStream:
+class CutStream:
     """A valid stream cut at ``cut``: ``data`` is its first ``cut`` bytes. ``complete`` is how many of
     ``messages`` fit whole in ``data``; ``clean`` is whether the cut fell between two frames (then ``data``
     is a valid stream of ``messages[:complete]``, else a decoder must report a truncated frame at ``end``)."""
@@ -344,13 +344,13 @@ def split_streams(
 @st.composite
 def truncated_streams(
     draw: st.DrawFn, *, max_messages: int = 3, message_strategy: st.SearchStrategy[Message] | None = None
-) -> TruncatedStream:
-    """A valid stream cut at any byte (see :class:`TruncatedStream`)."""
+) -> CutStream:
+    """A valid stream cut at any byte (see :class:`CutStream`)."""
     stream = draw(streams(max_messages=max_messages, message_strategy=message_strategy))
     cut = draw(st.integers(0, len(stream.data)))
     starts = [*stream.offsets, len(stream.data)]
     complete = sum(1 for end in starts[1:] if end <= cut)
-    return TruncatedStream(stream.messages, stream.data[:cut], cut, complete, starts[complete], cut in starts)
+    return CutStream(stream.messages, stream.data[:cut], cut, complete, starts[complete], cut in starts)
 
 
 @st.composite
