@@ -86,13 +86,12 @@ class SigningClock:
 def _check_seconds(name: str, value: object) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # 0 would make every socket non-blocking (a read fails at once with EAGAIN) and a negative value is
+    # refused by the socket layer only when the first request is already on its way.
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    if not math.isfinite(number) or number <= 0:
         raise ParamValidationError(f"{name} must be a positive number of seconds or None, not {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        # 0 would make every socket non-blocking (a read fails at once with EAGAIN) and a negative value is
-        # refused by the socket layer only when the first request is already on its way.
-        raise ParamValidationError(f"{name} must be a positive number of seconds or None, not {value!r}")
-    return float(value)
+    return float(number)
 
 
 def check_timeout(timeout: object) -> httpx.Timeout | None:
@@ -103,10 +102,7 @@ def check_timeout(timeout: object) -> httpx.Timeout | None:
         for field in ("connect", "read", "write", "pool"):
             _check_seconds(f"timeout.{field}", getattr(timeout, field))
         return timeout
-    seconds = _check_seconds("timeout", timeout)
-    if seconds is None:  # pragma: no cover - None handled above
-        return None
-    return httpx.Timeout(seconds)
+    return httpx.Timeout(_check_seconds("timeout", timeout))
 
 
 def credentials_error(exc: CredentialError) -> BedrockRuntimeError:

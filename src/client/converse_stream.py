@@ -82,7 +82,14 @@ class ConverseStreamCore(CoreBase):
             raise error
 
 
-def _response(core: object) -> ConverseResponse:
+def _response(stream: EventStream[ConverseEvent] | AsyncEventStream[ConverseEvent]) -> ConverseResponse:
+    """``stream.response`` of both stream classes: the accumulated answer once the stream has ended."""
+    if stream._state != "done":
+        raise StreamError(
+            "stream.response is ready once the stream was read to its end: iterate it first",
+            request_id=stream.request_id,
+        )
+    core = stream._core
     assert isinstance(core, ConverseStreamCore)
     if core.error is not None:
         raise core.error
@@ -106,12 +113,7 @@ class ConverseStream(EventStream[ConverseEvent]):
     @property
     def response(self) -> ConverseResponse:
         """The whole answer, once the stream was read to its end (else :class:`~client.StreamError`)."""
-        if self._state != "done":
-            raise StreamError(
-                "stream.response is ready once the stream was read to its end: iterate it first",
-                request_id=self.request_id,
-            )
-        return _response(self._core)
+        return _response(self)
 
     def text_deltas(self) -> Iterator[str]:
         """Just the text, as it arrives (the rest of the events still accumulate into :attr:`response`)."""
@@ -131,12 +133,7 @@ class AsyncConverseStream(AsyncEventStream[ConverseEvent]):
     @property
     def response(self) -> ConverseResponse:
         """The whole answer, once the stream was read to its end (else :class:`~client.StreamError`)."""
-        if self._state != "done":
-            raise StreamError(
-                "stream.response is ready once the stream was read to its end: iterate it first",
-                request_id=self.request_id,
-            )
-        return _response(self._core)
+        return _response(self)
 
     async def text_deltas(self) -> AsyncIterator[str]:
         """Just the text, as it arrives (the rest of the events still accumulate into :attr:`response`)."""

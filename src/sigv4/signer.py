@@ -228,10 +228,9 @@ def _prepare(
         kept.insert(0, ("Host", host))
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError(f"body must be bytes (encode text first), not {type(body).__name__}")
-    supplied = canonical.get("x-amz-content-sha256") if header_hash else None
-    if supplied is None:
-        supplied = _sha256(body).hexdigest() if body else _EMPTY_SHA256
-    payload_hash = supplied
+    payload_hash = canonical.get("x-amz-content-sha256") if header_hash else None
+    if payload_hash is None:
+        payload_hash = _sha256(body).hexdigest() if body else _EMPTY_SHA256
     return uri, query, kept, canonical, payload_hash
 
 
